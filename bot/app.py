@@ -1,0 +1,81 @@
+"""The one place that builds the PTB :class:`Application`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+)
+
+from bot.handlers import start
+from bot.logs import EventLogger
+from bot.outbox import Outbox
+from bot.services import BotContext, ClgbtApplication, Services
+
+_log = EventLogger("app")
+
+PERSON_COMMANDS = (("start", "Start"), ("exit", "Quick exit"), ("help", "Help"))
+
+
+async def _on_error(update: object, context: BotContext) -> None:
+    """Log the error's type and nothing else: updates and errors can carry personal data."""
+    error = context.error
+    kind = "update" if isinstance(update, Update) else "background"
+    _log.error("handler_failed", error, source=kind)
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if not isinstance(application, ClgbtApplication):
+        return
+    settings = application.services.settings
+    bot = application.bot
+    for call, value in (
+        (bot.set_my_description, settings.bot.description),
+        (bot.set_my_short_description, settings.bot.short_description),
+    ):
+        try:
+            await call(value)
+        except TelegramError as exc:
+            _log.warning("profile_update_failed", error=type(exc).__name__)
+    try:
+        await bot.set_my_commands([BotCommand(name, text) for name, text in PERSON_COMMANDS])
+    except TelegramError as exc:
+        _log.warning("commands_update_failed", error=type(exc).__name__)
+
+
+def build_application(
+    services: Services,
+    *,
+    token: str,
+    base_url: str | None = None,
+) -> ClgbtApplication:
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .application_class(ClgbtApplication, kwargs={"services": services})
+        .token(token)
+        .base_url(base_url or settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(Outbox(settings.sending))
+        .defaults(Defaults(parse_mode=None, protect_content=False))
+        .post_init(_post_init)
+        .concurrent_updates(False)
+    )
+    application = builder.build()
+    if not isinstance(application, ClgbtApplication):
+        raise TypeError("the builder did not produce a ClgbtApplication")
+    application.add_handler(CommandHandler("start", start.start))
+    application.add_handler(
+        CallbackQueryHandler(start.choose_language, pattern=f"^{start.LANGUAGE_CALLBACK_PREFIX}")
+    )
+    application.add_error_handler(_on_error)
+    return application

@@ -1,0 +1,37 @@
+"""The services handlers need, reached through a typed context instead of ``bot_data`` keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from knowledge.catalogue import TextCatalogue
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    texts: TextCatalogue
+
+
+class ClgbtApplication(Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any],
+                                   dict[Any, Any], Any]):
+    """PTB's Application carrying the project's :class:`Services`."""
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """The context every handler receives; ``context.services`` is typed."""
+
+    @property
+    def services(self) -> Services:
+        application = self.application
+        if not isinstance(application, ClgbtApplication):
+            raise TypeError("handlers must run inside a ClgbtApplication")
+        return application.services
