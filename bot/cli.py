@@ -35,9 +35,13 @@ def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
         if default.exists():
             path = default
         elif required:
-            raise ConfigError(DEFAULT_CONFIG_NAME, "(file)", "not found; copy "
-                              "config.example.toml to config.toml and edit it, or pass "
-                              "--config PATH")
+            raise ConfigError(
+                DEFAULT_CONFIG_NAME,
+                "(file)",
+                "not found; copy "
+                "config.example.toml to config.toml and edit it, or pass "
+                "--config PATH",
+            )
         else:
             return Settings()
     return load_settings(path, os.environ)
@@ -74,14 +78,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = Settings()
     if settings.telegram.token is None:
         if args.or_sandbox:
-            print(f"No bot token is configured ({TOKEN_ENV} is not set), so the sandbox "
-                  "starts instead.")
+            print(
+                f"No bot token is configured ({TOKEN_ENV} is not set), so the sandbox "
+                "starts instead."
+            )
             configure_logging("WARNING")
             asyncio.run(run_sandbox(settings))
             return EXIT_OK
-        raise ConfigError(settings.source, TOKEN_ENV, "no bot token: set the environment "
-                          f"variable {TOKEN_ENV} or telegram.token_file (or try 'clgbt "
-                          "sandbox' to use the bot without Telegram)")
+        raise ConfigError(
+            settings.source,
+            TOKEN_ENV,
+            "no bot token: set the environment "
+            f"variable {TOKEN_ENV} or telegram.token_file (or try 'clgbt "
+            "sandbox' to use the bot without Telegram)",
+        )
     configure_logging(settings.logging.level)
     run_telegram(settings, settings.telegram.token.reveal())
     return EXIT_OK
@@ -109,28 +119,56 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     def with_config(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--config", type=Path, default=None, metavar="PATH",
-                         help=f"configuration file (default: ./{DEFAULT_CONFIG_NAME})")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            default=None,
+            metavar="PATH",
+            help=f"configuration file (default: ./{DEFAULT_CONFIG_NAME})",
+        )
 
-    run = add("run", cmd_run, "Serve Telegram with the configured bot token (polling, or "
-              "webhook if configured).")
+    run = add(
+        "run",
+        cmd_run,
+        "Serve Telegram with the configured bot token (polling, or webhook if configured).",
+    )
     with_config(run)
-    run.add_argument("--or-sandbox", action="store_true",
-                     help="start the sandbox instead when no token or configuration is found")
+    run.add_argument(
+        "--or-sandbox",
+        action="store_true",
+        help="start the sandbox instead when no token or configuration is found",
+    )
 
-    sandbox = add("sandbox", cmd_sandbox, "Start the Bot API emulator, the bot against it, and "
-                  "a terminal chat in which you are a community member.")
+    sandbox = add(
+        "sandbox",
+        cmd_sandbox,
+        "Start the Bot API emulator, the bot against it, and "
+        "a terminal chat in which you are a community member.",
+    )
     with_config(sandbox)
-    sandbox.add_argument("--port", type=int, default=0,
-                         help="emulator port on 127.0.0.1 (default: any free port)")
-    sandbox.add_argument("--no-terminal", action="store_true",
-                         help="serve the emulator without the terminal chat (for other clients)")
+    sandbox.add_argument(
+        "--port", type=int, default=0, help="emulator port on 127.0.0.1 (default: any free port)"
+    )
+    sandbox.add_argument(
+        "--no-terminal",
+        action="store_true",
+        help="serve the emulator without the terminal chat (for other clients)",
+    )
 
-    validate = add("validate", cmd_validate, "Check every flow, string and article in both "
-                   "languages (and the configuration, with --config); non-zero exit on any "
-                   "problem.")
-    validate.add_argument("--config", type=Path, default=None, metavar="PATH",
-                          help="also check this configuration file")
+    validate = add(
+        "validate",
+        cmd_validate,
+        "Check every flow, string and article in both "
+        "languages (and the configuration, with --config); non-zero exit on any "
+        "problem.",
+    )
+    validate.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also check this configuration file",
+    )
 
     add("version", cmd_version, "Print the version.")
     return parser

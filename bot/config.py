@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.secret import Secret
 
-TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
-WEBHOOK_SECRET_ENV = "CLGBT_WEBHOOK_SECRET"
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - a variable name, not a secret
+WEBHOOK_SECRET_ENV = "CLGBT_WEBHOOK_SECRET"  # noqa: S105 - a variable name
 DEFAULT_CONFIG_NAME = "config.toml"
 _TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -216,8 +216,9 @@ class _Section:
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.seen)
         if unknown:
-            raise self.error(unknown[0], "unknown key (check the spelling against "
-                             "config.example.toml)")
+            raise self.error(
+                unknown[0], "unknown key (check the spelling against config.example.toml)"
+            )
 
 
 def _describe(value: object) -> str:
@@ -247,8 +248,9 @@ def _office_hours(section: _Section) -> OfficeHours:
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise section.error("timezone", f'unknown time zone "{zone_name}"; '
-                            'use a name like "Asia/Phnom_Penh"') from exc
+        raise section.error(
+            "timezone", f'unknown time zone "{zone_name}"; use a name like "Asia/Phnom_Penh"'
+        ) from exc
     days_raw = section.raw("days")
     days: set[int] = {0, 1, 2, 3, 4}
     if days_raw is not None:
@@ -300,7 +302,9 @@ def _staff(section: _Section) -> StaffSettings:
                 role = Role(role_text)
             except ValueError as exc:
                 choices = ", ".join(r.value for r in Role)
-                raise member.error("role", f'expected one of {choices}, got "{role_text}"') from exc
+                raise member.error(
+                    "role", f'expected one of {choices}, got "{role_text}"'
+                ) from exc
             alias = member.string("alias", "", allow_empty=False).strip()
             if user_id in seen_ids:
                 raise member.error("user_id", f"user {user_id} is listed twice")
@@ -322,15 +326,16 @@ def _read_token(telegram: _Section, base: Path, environ: Mapping[str, str]) -> S
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise telegram.error(
-                "token_file", f"cannot read {token_file} ({exc.strerror}); "
-                f"create it or set {TOKEN_ENV} instead"
+                "token_file",
+                f"cannot read {token_file} ({exc.strerror}); create it or set {TOKEN_ENV} instead",
             ) from exc
     if not token:
         return None
     if not _TOKEN_PATTERN.match(token):
         where = TOKEN_ENV if environ.get(TOKEN_ENV) else telegram.key("token_file")
         raise ConfigError(
-            telegram.source, where,
+            telegram.source,
+            where,
             "this does not look like a bot token (expected digits, a colon and a long code "
             "from @BotFather)",
         )
@@ -382,8 +387,11 @@ def parse_settings(
         if not webhook.public_url.startswith("https://"):
             raise wh.error("public_url", "webhook mode needs the public https:// address")
         if webhook.secret_token is None or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
-            raise ConfigError(source, WEBHOOK_SECRET_ENV,
-                              "webhook mode needs a secret of 16-256 letters, digits, _ or -")
+            raise ConfigError(
+                source,
+                WEBHOOK_SECRET_ENV,
+                "webhook mode needs a secret of 16-256 letters, digits, _ or -",
+            )
 
     staff = _staff(root.table("staff"))
     office_hours = _office_hours(root.table("office_hours"))
@@ -443,8 +451,12 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
-        raise ConfigError(source, "(file)", "not found; copy config.example.toml to "
-                          "config.toml and edit it, or pass --config PATH") from exc
+        raise ConfigError(
+            source,
+            "(file)",
+            "not found; copy config.example.toml to "
+            "config.toml and edit it, or pass --config PATH",
+        ) from exc
     except OSError as exc:
         raise ConfigError(source, "(file)", f"cannot be read ({exc.strerror})") from exc
     try:

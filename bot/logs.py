@@ -34,8 +34,9 @@ class EventLogger:
     def __init__(self, name: str) -> None:
         self._logger = logging.getLogger(f"{PROJECT_PREFIX}.{name}")
 
-    def _log(self, level: int, event: str, fields: dict[str, Any],
-             exc: BaseException | None = None) -> None:
+    def _log(
+        self, level: int, event: str, fields: dict[str, Any], exc: BaseException | None = None
+    ) -> None:
         if not self._logger.isEnabledFor(level):
             return
         if exc is not None:
@@ -61,8 +62,11 @@ class PrivacyFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
         head = f"{stamp} {record.levelname} {record.name}"
-        if record.name.startswith(PROJECT_PREFIX) and isinstance(record.msg, str) \
-                and _SAFE_WORD.match(record.msg):
+        if (
+            record.name.startswith(PROJECT_PREFIX)
+            and isinstance(record.msg, str)
+            and _SAFE_WORD.match(record.msg)
+        ):
             fields = getattr(record, "clgbt_fields", {}) or {}
             parts = [f"event={record.msg}"]
             parts += [f"{key}={safe_value(value)}" for key, value in fields.items()]
@@ -73,8 +77,9 @@ class PrivacyFormatter(logging.Formatter):
         return f"{head} {' '.join(parts)}"
 
 
-def configure_logging(level: str = "INFO", stream: TextIO | None = None,
-                      libraries_level: str = "WARNING") -> logging.Handler:
+def configure_logging(
+    level: str = "INFO", stream: TextIO | None = None, libraries_level: str = "WARNING"
+) -> logging.Handler:
     """Install the privacy formatter on the root logger; return the handler it added."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(PrivacyFormatter())

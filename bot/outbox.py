@@ -22,7 +22,9 @@ from bot.config import SendingSettings
 from bot.logs import EventLogger
 
 _log = EventLogger("outbox")
-_UNLIMITED = frozenset({"getUpdates", "getMe", "deleteWebhook", "setWebhook", "answerCallbackQuery"})
+_UNLIMITED = frozenset(
+    {"getUpdates", "getMe", "deleteWebhook", "setWebhook", "answerCallbackQuery"}
+)
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
@@ -71,7 +73,7 @@ class Outbox(BaseRateLimiter[int]):
                 self._private[chat_id] = limiter
         return [limiter, self._overall]
 
-    async def process_request(
+    async def process_request(  # noqa: PLR0917 - the signature is PTB's
         self,
         callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
@@ -94,8 +96,8 @@ class Outbox(BaseRateLimiter[int]):
                 if attempt == max_retries:
                     _log.error("send_gave_up", exc, method=endpoint, attempts=attempt + 1)
                     raise
-                delay = exc.retry_after
-                wait = delay if isinstance(delay, int | float) else delay.total_seconds()
+                # The public ``retry_after`` warns while PTB moves it to a timedelta.
+                wait = exc._retry_after.total_seconds()
                 _log.warning("send_rate_limited", method=endpoint, retry_after=wait)
                 self.retries += 1
                 self._not_paused.clear()
@@ -111,7 +113,8 @@ class Outbox(BaseRateLimiter[int]):
                     raise
                 self.retries += 1
                 backoff = min(self._max_backoff, 0.25 * 2**attempt)
-                _log.warning("send_retrying", method=endpoint, attempt=attempt + 1,
-                             error=type(exc).__name__)
+                _log.warning(
+                    "send_retrying", method=endpoint, attempt=attempt + 1, error=type(exc).__name__
+                )
                 await self._sleep(backoff)
         raise AssertionError("unreachable: the loop returns or raises")

@@ -49,11 +49,14 @@ def run_telegram(settings: Settings, token: str) -> None:
 
 async def start_polling(application: ClgbtApplication) -> None:
     await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
     await application.start()
     if application.updater is None:
         raise RuntimeError("the application was built without an updater")
-    await application.updater.start_polling(poll_interval=0.0, timeout=10,
-                                            allowed_updates=Update.ALL_TYPES)
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
+    )
 
 
 async def stop_polling(application: ClgbtApplication) -> None:
@@ -77,8 +80,9 @@ async def run_sandbox(
     state = TelegramState(f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(30)}")
     server = EmulatorServer(state)
     await server.start(port)
-    application = build_application(make_services(settings), token=state.token,
-                                    base_url=server.base_url)
+    application = build_application(
+        make_services(settings), token=state.token, base_url=server.base_url
+    )
     client = SandboxClient(server.control_url)
     try:
         await start_polling(application)
@@ -86,9 +90,11 @@ async def run_sandbox(
         if terminal:
             await TerminalChat(client, int(person["id"]), out=out).run()
         else:
-            out.write(f"Sandbox running. Bot API: {server.base_url}<token>/METHOD\n"
-                      f"Control interface: {server.control_url}/...\n"
-                      f"Person's user id: {person['id']}. Press Ctrl-C to stop.\n")
+            out.write(
+                f"Sandbox running. Bot API: {server.base_url}<token>/METHOD\n"
+                f"Control interface: {server.control_url}/...\n"
+                f"Person's user id: {person['id']}. Press Ctrl-C to stop.\n"
+            )
             out.flush()
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -17,8 +17,9 @@ class Services:
     texts: TextCatalogue
 
 
-class ClgbtApplication(Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any],
-                                   dict[Any, Any], Any]):
+class ClgbtApplication(
+    Application[ExtBot[None], "BotContext", dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
+):
     """PTB's Application carrying the project's :class:`Services`."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:

@@ -52,13 +52,17 @@ class TextCatalogue:
             try:
                 document = yaml.safe_load(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise CatalogueError(f"{path}: missing catalogue for language {language}") from None
+                raise CatalogueError(
+                    f"{path}: missing catalogue for language {language}"
+                ) from None
             except yaml.YAMLError as exc:
                 raise CatalogueError(f"{path}: not valid YAML: {exc}") from None
             if not isinstance(document, dict) or not isinstance(document.get("strings"), dict):
                 raise CatalogueError(f"{path}: expected a 'meta' table and a 'strings' table")
             entries = document["strings"]
-            bad = [k for k, v in entries.items() if not isinstance(k, str) or not isinstance(v, str)]
+            bad = [
+                k for k, v in entries.items() if not isinstance(k, str) or not isinstance(v, str)
+            ]
             if bad:
                 raise CatalogueError(f"{path}: {bad[0]}: every string must be text")
             texts[language] = dict(entries)
@@ -90,12 +94,23 @@ class TextCatalogue:
             present = {lang: _placeholders(t) for lang, t in variants.items() if t}
             if len(set(present.values())) > 1:
                 for language, names in present.items():
-                    found.append(Problem(str(directory / f"{language}.yaml"), key, language,
-                                         f"placeholders {sorted(names)} differ between languages"))
+                    found.append(
+                        Problem(
+                            str(directory / f"{language}.yaml"),
+                            key,
+                            language,
+                            f"placeholders {sorted(names)} differ between languages",
+                        )
+                    )
         for language in LANGUAGES:
             meta = self.meta.get(language, {})
             if "translation" not in meta:
-                found.append(Problem(str(directory / f"{language}.yaml"), "meta.translation",
-                                     language, "missing: say 'reviewed' or "
-                                     "'awaiting native review'"))
+                found.append(
+                    Problem(
+                        str(directory / f"{language}.yaml"),
+                        "meta.translation",
+                        language,
+                        "missing: say 'reviewed' or 'awaiting native review'",
+                    )
+                )
         return found

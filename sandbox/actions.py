@@ -33,8 +33,14 @@ def _thread_for(chat: Chat, user_id: int, thread_id: int | None) -> int | None:
     return thread_id
 
 
-def _post(state: TelegramState, user_id: int, chat_id: int | None, thread_id: int | None,
-          reply_to: int | None, **fields: Any) -> dict[str, Any]:
+def _post(
+    state: TelegramState,
+    user_id: int,
+    chat_id: int | None,
+    thread_id: int | None,
+    reply_to: int | None,
+    **fields: Any,
+) -> dict[str, Any]:
     chat = _chat_for(state, user_id, chat_id)
     message = Message(
         chat_id=chat.id,
@@ -50,34 +56,71 @@ def _post(state: TelegramState, user_id: int, chat_id: int | None, thread_id: in
     return rendered
 
 
-def send_text(state: TelegramState, user_id: int, text: str, *, chat_id: int | None = None,
-              thread_id: int | None = None, reply_to: int | None = None) -> dict[str, Any]:
+def send_text(
+    state: TelegramState,
+    user_id: int,
+    text: str,
+    *,
+    chat_id: int | None = None,
+    thread_id: int | None = None,
+    reply_to: int | None = None,
+) -> dict[str, Any]:
     entities: list[dict[str, Any]] = []
     if text.startswith("/"):
-        command = text.split()[0]
-        entities.append({"type": "bot_command", "offset": 0,
-                         "length": len(command.encode("utf-16-le")) // 2})
+        command = text.split(maxsplit=1)[0]
+        entities.append(
+            {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
+        )
     return _post(state, user_id, chat_id, thread_id, reply_to, text=text, entities=entities)
 
 
-def send_media(state: TelegramState, user_id: int, kind: str, *, caption: str | None = None,
-               chat_id: int | None = None, thread_id: int | None = None,
-               reply_to: int | None = None) -> dict[str, Any]:
+def send_media(
+    state: TelegramState,
+    user_id: int,
+    kind: str,
+    *,
+    caption: str | None = None,
+    chat_id: int | None = None,
+    thread_id: int | None = None,
+    reply_to: int | None = None,
+) -> dict[str, Any]:
     if kind not in MEDIA_KINDS:
         raise ApiError(400, f"Bad Request: unknown media kind {kind}")
     stored = state.new_file(kind)
-    return _post(state, user_id, chat_id, thread_id, reply_to, media_kind=kind,
-                 file_id=stored.file_id, caption=caption)
+    return _post(
+        state,
+        user_id,
+        chat_id,
+        thread_id,
+        reply_to,
+        media_kind=kind,
+        file_id=stored.file_id,
+        caption=caption,
+    )
 
 
-def send_location(state: TelegramState, user_id: int, latitude: float, longitude: float, *,
-                  chat_id: int | None = None, thread_id: int | None = None) -> dict[str, Any]:
-    return _post(state, user_id, chat_id, thread_id, None,
-                 location={"latitude": latitude, "longitude": longitude})
+def send_location(
+    state: TelegramState,
+    user_id: int,
+    latitude: float,
+    longitude: float,
+    *,
+    chat_id: int | None = None,
+    thread_id: int | None = None,
+) -> dict[str, Any]:
+    return _post(
+        state,
+        user_id,
+        chat_id,
+        thread_id,
+        None,
+        location={"latitude": latitude, "longitude": longitude},
+    )
 
 
-def edit_text(state: TelegramState, user_id: int, message_id: int, text: str, *,
-              chat_id: int | None = None) -> dict[str, Any]:
+def edit_text(
+    state: TelegramState, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+) -> dict[str, Any]:
     chat = _chat_for(state, user_id, chat_id)
     message = state.message(chat.id, message_id)
     if message is None or message.sender_id != user_id or message.text is None:
@@ -92,18 +135,27 @@ def edit_text(state: TelegramState, user_id: int, message_id: int, text: str, *,
 def _callback(state: TelegramState, user_id: int, message: Message, data: str) -> str:
     query_id = new_callback_query_id()
     state.callback_queries[query_id] = {"at": state.now(), "answered": False, "answer": None}
-    state.push_update("callback_query", {
-        "id": query_id,
-        "from": state.user(user_id).to_api(),
-        "message": state.render(message),
-        "chat_instance": str(abs(message.chat_id)),
-        "data": data,
-    })
+    state.push_update(
+        "callback_query",
+        {
+            "id": query_id,
+            "from": state.user(user_id).to_api(),
+            "message": state.render(message),
+            "chat_instance": str(abs(message.chat_id)),
+            "data": data,
+        },
+    )
     return query_id
 
 
-def press(state: TelegramState, user_id: int, label: str, *, chat_id: int | None = None,
-          message_id: int | None = None) -> str:
+def press(
+    state: TelegramState,
+    user_id: int,
+    label: str,
+    *,
+    chat_id: int | None = None,
+    message_id: int | None = None,
+) -> str:
     """Press the newest visible inline button whose text is ``label``; return the query id."""
     chat = _chat_for(state, user_id, chat_id)
     candidates = [m for m in state.visible(chat.id) if m.sender_id == state.bot.id]
@@ -116,8 +168,9 @@ def press(state: TelegramState, user_id: int, label: str, *, chat_id: int | None
     raise ApiError(400, f'Bad Request: no button labelled "{label}" in this chat')
 
 
-def press_forged(state: TelegramState, user_id: int, message_id: int, data: str, *,
-                 chat_id: int | None = None) -> str:
+def press_forged(
+    state: TelegramState, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+) -> str:
     """Send callback data the bot never offered, as a tampered client could."""
     chat = _chat_for(state, user_id, chat_id)
     message = state.message(chat.id, message_id)

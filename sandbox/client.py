@@ -26,8 +26,12 @@ class SandboxClient:
     async def __aenter__(self) -> SandboxClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     async def close(self) -> None:
@@ -38,78 +42,138 @@ class SandboxClient:
         response = await self._http.post(f"/{action}", json=payload)
         data = response.json()
         if not data.get("ok"):
-            raise ControlError(int(data.get("error_code", response.status_code)),
-                               str(data.get("description")))
+            raise ControlError(
+                int(data.get("error_code", response.status_code)), str(data.get("description"))
+            )
         return data["result"]
 
     # ---------------------------------------------------------------- setting up
-    async def add_user(self, first_name: str, last_name: str = "", username: str = "",
-                       language_code: str = "en") -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("users", first_name=first_name,
-                                                  last_name=last_name, username=username,
-                                                  language_code=language_code)
+    async def add_user(
+        self, first_name: str, last_name: str = "", username: str = "", language_code: str = "en"
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "users",
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
         return result
 
-    async def add_forum_group(self, title: str, members: list[int],
-                              admins: list[int] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("groups", title=title, members=members,
-                                                  admins=admins or [])
+    async def add_forum_group(
+        self, title: str, members: list[int], admins: list[int] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "groups", title=title, members=members, admins=admins or []
+        )
         return result
 
-    async def inject_fault(self, method: str, error_code: int, *, retry_after: int | None = None,
-                           count: int = 1) -> None:
-        await self._call("fault", method=method, error_code=error_code,
-                         retry_after=retry_after, count=count)
+    async def inject_fault(
+        self, method: str, error_code: int, *, retry_after: int | None = None, count: int = 1
+    ) -> None:
+        await self._call(
+            "fault", method=method, error_code=error_code, retry_after=retry_after, count=count
+        )
 
     async def advance_clock(self, seconds: float) -> float:
         return float(await self._call("clock", advance_seconds=seconds))
 
     # ---------------------------------------------------------------- acting as a person
-    async def send_text(self, user_id: int, text: str, *, chat_id: int | None = None,
-                        thread_id: int | None = None,
-                        reply_to: int | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("send", user_id=user_id, text=text,
-                                                  chat_id=chat_id, thread_id=thread_id,
-                                                  reply_to=reply_to)
+    async def send_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "send",
+            user_id=user_id,
+            text=text,
+            chat_id=chat_id,
+            thread_id=thread_id,
+            reply_to=reply_to,
+        )
         return result
 
-    async def send_media(self, user_id: int, kind: str, *, caption: str | None = None,
-                         chat_id: int | None = None, thread_id: int | None = None,
-                         reply_to: int | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("media", user_id=user_id, kind=kind,
-                                                  caption=caption, chat_id=chat_id,
-                                                  thread_id=thread_id, reply_to=reply_to)
+    async def send_media(
+        self,
+        user_id: int,
+        kind: str,
+        *,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "media",
+            user_id=user_id,
+            kind=kind,
+            caption=caption,
+            chat_id=chat_id,
+            thread_id=thread_id,
+            reply_to=reply_to,
+        )
         return result
 
-    async def send_location(self, user_id: int, latitude: float, longitude: float, *,
-                            chat_id: int | None = None,
-                            thread_id: int | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("location", user_id=user_id,
-                                                  latitude=latitude, longitude=longitude,
-                                                  chat_id=chat_id, thread_id=thread_id)
+    async def send_location(
+        self,
+        user_id: int,
+        latitude: float,
+        longitude: float,
+        *,
+        chat_id: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "location",
+            user_id=user_id,
+            latitude=latitude,
+            longitude=longitude,
+            chat_id=chat_id,
+            thread_id=thread_id,
+        )
         return result
 
-    async def edit_text(self, user_id: int, message_id: int, text: str, *,
-                        chat_id: int | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("edit", user_id=user_id,
-                                                  message_id=message_id, text=text,
-                                                  chat_id=chat_id)
+    async def edit_text(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "edit", user_id=user_id, message_id=message_id, text=text, chat_id=chat_id
+        )
         return result
 
-    async def press(self, user_id: int, label: str, *, chat_id: int | None = None,
-                    message_id: int | None = None) -> str:
-        return str(await self._call("press", user_id=user_id, label=label, chat_id=chat_id,
-                                    message_id=message_id))
+    async def press(
+        self,
+        user_id: int,
+        label: str,
+        *,
+        chat_id: int | None = None,
+        message_id: int | None = None,
+    ) -> str:
+        return str(
+            await self._call(
+                "press", user_id=user_id, label=label, chat_id=chat_id, message_id=message_id
+            )
+        )
 
-    async def press_forged(self, user_id: int, message_id: int, data: str, *,
-                           chat_id: int | None = None) -> str:
-        return str(await self._call("press_forged", user_id=user_id, message_id=message_id,
-                                    data=data, chat_id=chat_id))
+    async def press_forged(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> str:
+        return str(
+            await self._call(
+                "press_forged", user_id=user_id, message_id=message_id, data=data, chat_id=chat_id
+            )
+        )
 
     # ---------------------------------------------------------------- reading
     async def messages(self, chat_id: int, thread_id: int | None = None) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self._call("messages", chat_id=chat_id,
-                                                        thread_id=thread_id)
+        result: list[dict[str, Any]] = await self._call(
+            "messages", chat_id=chat_id, thread_id=thread_id
+        )
         return result
 
     async def history(self, chat_id: int) -> list[dict[str, Any]]:
@@ -142,11 +206,11 @@ class SandboxClient:
         predicate: Callable[[list[dict[str, Any]]], bool],
         *,
         thread_id: int | None = None,
-        timeout: float = 10.0,
+        within: float = 10.0,
     ) -> list[dict[str, Any]]:
         """Poll a chat until ``predicate(messages)`` holds; raise ``TimeoutError`` otherwise."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             current = await self.messages(chat_id, thread_id)
             if predicate(current):
@@ -156,11 +220,13 @@ class SandboxClient:
                 raise TimeoutError(f"condition not met in chat {chat_id}; last: {texts}")
             await asyncio.sleep(0.02)
 
-    async def wait_for_text(self, chat_id: int, fragment: str, *, thread_id: int | None = None,
-                            timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for_text(
+        self, chat_id: int, fragment: str, *, thread_id: int | None = None, within: float = 10.0
+    ) -> dict[str, Any]:
         """Wait for a message containing ``fragment`` and return the newest such message."""
+
         def has(messages: list[dict[str, Any]]) -> bool:
             return any(fragment in (m.get("text") or m.get("caption") or "") for m in messages)
 
-        found = await self.wait_for(chat_id, has, thread_id=thread_id, timeout=timeout)
+        found = await self.wait_for(chat_id, has, thread_id=thread_id, within=within)
         return [m for m in found if fragment in (m.get("text") or m.get("caption") or "")][-1]

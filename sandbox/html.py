@@ -69,24 +69,21 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             match = _TAG.match(source, pos)
             if not match:
                 raise HtmlParseError(
-                    f"can't parse entities: Unexpected end of name token at byte offset "
-                    f"{at()}"
+                    f"can't parse entities: Unexpected end of name token at byte offset {at()}"
                 )
             closing, name, attrs = match[1] == "/", match[2].lower(), match[3] or ""
             if name not in _TAGS:
                 kind = "end" if closing else "start"
                 raise HtmlParseError(
-                    f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset '
-                    f"{at()}"
+                    f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset {at()}'
                 )
             if closing:
                 if not stack or stack[-1].tag != name:
                     raise HtmlParseError(
-                        f'can\'t parse entities: Unmatched end tag at byte offset {at()},'
+                        f"can't parse entities: Unmatched end tag at byte offset {at()},"
                         f' expected "</{stack[-1].tag}>", found "</{name}>"'
                         if stack
-                        else f"can't parse entities: Unexpected end tag at byte offset "
-                        f"{at()}"
+                        else f"can't parse entities: Unexpected end tag at byte offset {at()}"
                     )
                 opened = stack.pop()
                 if length > opened.start:
@@ -132,7 +129,8 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
         pos += 1
     if stack:
         raise HtmlParseError(
-            f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1].tag}"'
+            "can't parse entities: Can't find end tag corresponding to start tag "
+            f'"{stack[-1].tag}"'
         )
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities

@@ -28,11 +28,23 @@ MAX_CALLBACK_DATA = 64
 MAX_TOPIC_NAME = 128
 
 # Parameters that Telegram receives as plain strings; every other value arrives JSON-encoded.
-STRING_PARAMS = frozenset({
-    "text", "caption", "parse_mode", "name", "description", "short_description",
-    "callback_query_id", "url", "secret_token", "icon_custom_emoji_id", "language_code",
-    "file_id", "emoji",
-})
+STRING_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "name",
+        "description",
+        "short_description",
+        "callback_query_id",
+        "url",
+        "secret_token",
+        "icon_custom_emoji_id",
+        "language_code",
+        "file_id",
+        "emoji",
+    }
+)
 
 Params = dict[str, Any]
 Method = Callable[[TelegramState, Params], Any]
@@ -54,8 +66,12 @@ def decode_params(raw: dict[str, str]) -> Params:
 
 def _require(params: Params, name: str) -> Any:
     if name not in params or params[name] in (None, ""):
-        raise ApiError(400, f"Bad Request: {name} is empty" if name == "text"
-                       else f"Bad Request: parameter \"{name}\" is required")
+        raise ApiError(
+            400,
+            f"Bad Request: {name} is empty"
+            if name == "text"
+            else f'Bad Request: parameter "{name}" is required',
+        )
     return params[name]
 
 
@@ -71,7 +87,9 @@ def _int(params: Params, name: str, default: int | None = None) -> int | None:
 
 def _formatted(params: Params, key: str, limit: int) -> tuple[str, list[dict[str, Any]]]:
     text = str(params.get(key, ""))
-    entities: list[dict[str, Any]] = params.get(f"{'caption_' if key == 'caption' else ''}entities") or []
+    entities: list[dict[str, Any]] = (
+        params.get(f"{'caption_' if key == 'caption' else ''}entities") or []
+    )
     mode = str(params.get("parse_mode") or "")
     if mode.upper() == "HTML":
         try:
@@ -79,12 +97,16 @@ def _formatted(params: Params, key: str, limit: int) -> tuple[str, list[dict[str
         except HtmlParseError as exc:
             raise ApiError(400, f"Bad Request: {exc}") from None
     elif mode and mode.upper() not in ("MARKDOWN", "MARKDOWNV2"):
-        raise ApiError(400, f"Bad Request: unsupported parse_mode \"{mode}\"")
+        raise ApiError(400, f'Bad Request: unsupported parse_mode "{mode}"')
     if key == "text" and not text.strip():
         raise ApiError(400, "Bad Request: message text is empty")
     if utf16_len(text) > limit:
-        raise ApiError(400, "Bad Request: message is too long" if key == "text"
-                       else "Bad Request: message caption is too long")
+        raise ApiError(
+            400,
+            "Bad Request: message is too long"
+            if key == "text"
+            else "Bad Request: message caption is too long",
+        )
     return text, entities
 
 
@@ -96,13 +118,17 @@ def _markup(params: Params) -> dict[str, Any] | None:
         try:
             markup = json.loads(markup)
         except json.JSONDecodeError:
-            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object") from None
+            raise ApiError(
+                400, "Bad Request: can't parse reply keyboard markup JSON object"
+            ) from None
     if not isinstance(markup, dict):
         raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
     for row in markup.get("inline_keyboard", []):
         for button in row:
             if not str(button.get("text", "")).strip():
-                raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                raise ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
             data = button.get("callback_data")
             if data is not None and len(str(data).encode("utf-8")) > MAX_CALLBACK_DATA:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
@@ -113,7 +139,7 @@ def _markup(params: Params) -> dict[str, Any] | None:
 
 def _thread(state: TelegramState, chat: Chat, params: Params) -> int | None:
     thread_id = _int(params, "message_thread_id")
-    if thread_id is None or thread_id == 1 and chat.is_forum:
+    if thread_id is None or (thread_id == 1 and chat.is_forum):
         return None
     if not chat.is_forum:
         return None
@@ -161,9 +187,14 @@ def _send(state: TelegramState, params: Params, **fields: Any) -> dict[str, Any]
 
 # ------------------------------------------------------------------ identity and setup
 def get_me(state: TelegramState, params: Params) -> Any:
-    return {**state.bot.to_api(), "can_join_groups": True, "can_read_all_group_messages": True,
-            "supports_inline_queries": False, "can_connect_to_business": False,
-            "has_main_web_app": False}
+    return {
+        **state.bot.to_api(),
+        "can_join_groups": True,
+        "can_read_all_group_messages": True,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
 
 
 def set_my_commands(state: TelegramState, params: Params) -> Any:
@@ -172,8 +203,11 @@ def set_my_commands(state: TelegramState, params: Params) -> Any:
         raise ApiError(400, "Bad Request: can't parse commands JSON object")
     for command in commands:
         name = str(command.get("command", ""))
-        if not name or len(name) > 32 or not all(c.islower() or c.isdigit() or c == "_"
-                                                 for c in name):
+        if (
+            not name
+            or len(name) > 32
+            or not all(c.islower() or c.isdigit() or c == "_" for c in name)
+        ):
             raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
         if not 1 <= len(str(command.get("description", ""))) <= 256:
             raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
@@ -229,18 +263,27 @@ def _send_media(kind: str) -> Method:
             if stored is None:
                 raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
             if stored.kind != kind and not (kind == "document"):
-                raise ApiError(400, f"Bad Request: can't use file of type {stored.kind.title()} "
-                               f"as {kind.title()}")
+                raise ApiError(
+                    400,
+                    f"Bad Request: can't use file of type {stored.kind.title()} as {kind.title()}",
+                )
             file_id = stored.file_id
         elif params.get(f"__upload_{kind}"):
             file_id = state.new_file(kind).file_id
         else:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
-        caption, caption_entities = (None, [])
+        caption: str | None = None
+        caption_entities: list[dict[str, Any]] = []
         if params.get("caption"):
             caption, caption_entities = _formatted(params, "caption", MAX_CAPTION)
-        return _send(state, params, media_kind=kind, file_id=file_id, caption=caption,
-                     caption_entities=caption_entities)
+        return _send(
+            state,
+            params,
+            media_kind=kind,
+            file_id=file_id,
+            caption=caption,
+            caption_entities=caption_entities,
+        )
 
     return send
 
@@ -276,10 +319,15 @@ def copy_message(state: TelegramState, params: Params) -> Any:
     if "caption" in params:
         caption, caption_entities = _formatted(params, "caption", MAX_CAPTION)
     sent = _send(
-        state, params,
-        text=source.text, entities=list(source.entities), caption=caption,
-        caption_entities=list(caption_entities), media_kind=source.media_kind,
-        file_id=source.file_id, location=source.location,
+        state,
+        params,
+        text=source.text,
+        entities=list(source.entities),
+        caption=caption,
+        caption_entities=list(caption_entities),
+        media_kind=source.media_kind,
+        file_id=source.file_id,
+        location=source.location,
     )
     return {"message_id": sent["message_id"]}
 
@@ -296,10 +344,16 @@ def forward_message(state: TelegramState, params: Params) -> Any:
     else:
         origin = {"type": "chat", "date": int(source.date), "sender_chat": source_chat.to_api()}
     return _send(
-        state, params,
-        text=source.text, entities=list(source.entities), caption=source.caption,
-        caption_entities=list(source.caption_entities), media_kind=source.media_kind,
-        file_id=source.file_id, location=source.location, forward_origin=origin,
+        state,
+        params,
+        text=source.text,
+        entities=list(source.entities),
+        caption=source.caption,
+        caption_entities=list(source.caption_entities),
+        media_kind=source.media_kind,
+        file_id=source.file_id,
+        location=source.location,
+        forward_origin=origin,
     )
 
 
@@ -321,9 +375,12 @@ def edit_message_text(state: TelegramState, params: Params) -> Any:
     text, entities = _formatted(params, "text", MAX_TEXT)
     markup = _markup(params)
     if text == message.text and entities == message.entities and markup == message.reply_markup:
-        raise ApiError(400, "Bad Request: message is not modified: specified new message content "
-                       "and reply markup are exactly the same as a current content and reply "
-                       "markup of the message")
+        raise ApiError(
+            400,
+            "Bad Request: message is not modified: specified new message content "
+            "and reply markup are exactly the same as a current content and reply "
+            "markup of the message",
+        )
     message.text, message.entities, message.reply_markup = text, entities, markup
     message.edit_date = state.now()
     return state.render(message)
@@ -333,9 +390,12 @@ def edit_message_reply_markup(state: TelegramState, params: Params) -> Any:
     message = _editable(state, params)
     markup = _markup(params)
     if markup == message.reply_markup:
-        raise ApiError(400, "Bad Request: message is not modified: specified new message content "
-                       "and reply markup are exactly the same as a current content and reply "
-                       "markup of the message")
+        raise ApiError(
+            400,
+            "Bad Request: message is not modified: specified new message content "
+            "and reply markup are exactly the same as a current content and reply "
+            "markup of the message",
+        )
     message.reply_markup = markup
     message.edit_date = state.now()
     return state.render(message)
@@ -383,8 +443,10 @@ def answer_callback_query(state: TelegramState, params: Params) -> Any:
     query_id = str(_require(params, "callback_query_id"))
     query = state.callback_queries.get(query_id)
     if query is None or query.get("answered") or state.now() - query["at"] > 15 * 60:
-        raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
-                       "query ID is invalid")
+        raise ApiError(
+            400,
+            "Bad Request: query is too old and response timeout expired or query ID is invalid",
+        )
     text = str(params.get("text") or "")
     if len(text) > 200:
         raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
@@ -396,10 +458,18 @@ def answer_callback_query(state: TelegramState, params: Params) -> Any:
 # ------------------------------------------------------------------ chats and forum topics
 def get_chat(state: TelegramState, params: Params) -> Any:
     chat = state.chat(_require(params, "chat_id"))
-    return {**chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11,
-            "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                    "unique_gifts": False, "premium_subscription": False,
-                                    "gifts_from_channels": False}}
+    return {
+        **chat.to_api(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
+        },
+    }
 
 
 def get_chat_member(state: TelegramState, params: Params) -> Any:
@@ -411,14 +481,24 @@ def get_chat_member(state: TelegramState, params: Params) -> Any:
         status = "member" if user_id in (chat.id, state.bot.id) else "left"
     member: dict[str, Any] = {"status": status, "user": user.to_api()}
     if status == "administrator":
-        member.update({
-            "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-            "can_delete_messages": True, "can_manage_video_chats": True,
-            "can_restrict_members": True, "can_promote_members": False,
-            "can_change_info": True, "can_invite_users": True, "can_post_stories": False,
-            "can_edit_stories": False, "can_delete_stories": False, "can_manage_topics": True,
-            "can_pin_messages": True,
-        })
+        member.update(
+            {
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+                "can_manage_topics": True,
+                "can_pin_messages": True,
+            }
+        )
     return member
 
 
@@ -443,13 +523,25 @@ def create_forum_topic(state: TelegramState, params: Params) -> Any:
     chat = _forum(state, params)
     name = str(params.get("name") or "")
     if not 1 <= len(name) <= MAX_TOPIC_NAME:
-        raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID" if name
-                       else "Bad Request: parameter \"name\" is required")
+        raise ApiError(
+            400,
+            "Bad Request: TOPIC_NAME_INVALID"
+            if name
+            else 'Bad Request: parameter "name" is required',
+        )
     thread_id = state.next_message_id(chat.id)
     color = _int(params, "icon_color", 7322096) or 7322096
     created = {"name": name, "icon_color": color}
-    state.store(Message(chat.id, thread_id, state.now(), state.bot.id, thread_id=thread_id,
-                        service={"forum_topic_created": created}))
+    state.store(
+        Message(
+            chat.id,
+            thread_id,
+            state.now(),
+            state.bot.id,
+            thread_id=thread_id,
+            service={"forum_topic_created": created},
+        )
+    )
     chat.topics[thread_id] = Topic(thread_id, name, color)
     return {"message_thread_id": thread_id, "name": name, "icon_color": color}
 

@@ -61,10 +61,13 @@ class BotApiHandler(_Base):
             if fault is not None:
                 if fault.error_code == 429:
                     after = fault.retry_after or 1
-                    raise ApiError(429, f"Too Many Requests: retry after {after}",
-                                   retry_after=after)
-                raise ApiError(fault.error_code,
-                               "Bad Gateway" if fault.error_code == 502 else "Internal Server Error")
+                    raise ApiError(
+                        429, f"Too Many Requests: retry after {after}", retry_after=after
+                    )
+                raise ApiError(
+                    fault.error_code,
+                    "Bad Gateway" if fault.error_code == 502 else "Internal Server Error",
+                )
             if method.lower() == "getupdates":
                 await self.server.wait_for_updates(params)
             result = handler(self.state, params)
@@ -92,8 +95,9 @@ class ControlHandler(_Base):
     """``/sandbox/<action>``: JSON in, JSON out. Errors use the Bot API's shape."""
 
     async def get(self, action: str) -> None:
-        await self._dispatch(action, {k: v[-1].decode() for k, v in
-                                      self.request.query_arguments.items()})
+        await self._dispatch(
+            action, {k: v[-1].decode() for k, v in self.request.query_arguments.items()}
+        )
 
     async def post(self, action: str) -> None:
         body = json.loads(self.request.body or b"{}")
@@ -110,8 +114,9 @@ class ControlHandler(_Base):
             self.reply(exc.to_api(), exc.code)
             return
         except (KeyError, TypeError, ValueError) as exc:
-            self.reply({"ok": False, "error_code": 400, "description": f"bad request: {exc!r}"},
-                       400)
+            self.reply(
+                {"ok": False, "error_code": 400, "description": f"bad request: {exc!r}"}, 400
+            )
             return
         self.reply({"ok": True, "result": result})
 
@@ -122,14 +127,21 @@ def _opt_int(body: dict[str, Any], key: str) -> int | None:
 
 
 def _user(state: TelegramState, body: dict[str, Any]) -> Any:
-    user = state.add_user(body.get("first_name", "Person"), body.get("last_name", ""),
-                          body.get("username", ""), body.get("language_code", "en"))
+    user = state.add_user(
+        body.get("first_name", "Person"),
+        body.get("last_name", ""),
+        body.get("username", ""),
+        body.get("language_code", "en"),
+    )
     return user.to_api()
 
 
 def _group(state: TelegramState, body: dict[str, Any]) -> Any:
-    chat = state.add_forum_group(body.get("title", "Staff"), [int(u) for u in body.get("members", [])],
-                                 [int(u) for u in body.get("admins", [])])
+    chat = state.add_forum_group(
+        body.get("title", "Staff"),
+        [int(u) for u in body.get("members", [])],
+        [int(u) for u in body.get("admins", [])],
+    )
     return chat.to_api()
 
 
@@ -140,31 +152,45 @@ def _messages(state: TelegramState, body: dict[str, Any]) -> Any:
 def _all_messages(state: TelegramState, body: dict[str, Any]) -> Any:
     """Every message ever stored in a chat, deleted ones included, for audits in tests."""
     chat_id = int(body["chat_id"])
-    return [{**state.render(m), "deleted": m.deleted}
-            for m in sorted(state.messages.get(chat_id, {}).values(), key=lambda m: m.message_id)]
+    return [
+        {**state.render(m), "deleted": m.deleted}
+        for m in sorted(state.messages.get(chat_id, {}).values(), key=lambda m: m.message_id)
+    ]
 
 
 def _topics(state: TelegramState, body: dict[str, Any]) -> Any:
     chat = state.chat(body["chat_id"])
-    return [{"message_thread_id": t.thread_id, "name": t.name, "closed": t.closed}
-            for t in chat.topics.values()]
+    return [
+        {"message_thread_id": t.thread_id, "name": t.name, "closed": t.closed}
+        for t in chat.topics.values()
+    ]
 
 
 def _deletions(state: TelegramState, body: dict[str, Any]) -> Any:
     chat_id = _opt_int(body, "chat_id")
-    return [{"chat_id": d.chat_id, "message_id": d.message_id, "by": d.by}
-            for d in state.deletions if chat_id is None or d.chat_id == chat_id]
+    return [
+        {"chat_id": d.chat_id, "message_id": d.message_id, "by": d.by}
+        for d in state.deletions
+        if chat_id is None or d.chat_id == chat_id
+    ]
 
 
 def _calls(state: TelegramState, body: dict[str, Any]) -> Any:
     method = body.get("method")
-    return [{"method": c.method, "chat_id": c.chat_id} for c in state.calls
-            if method is None or c.method.lower() == str(method).lower()]
+    return [
+        {"method": c.method, "chat_id": c.chat_id}
+        for c in state.calls
+        if method is None or c.method.lower() == str(method).lower()
+    ]
 
 
 def _fault(state: TelegramState, body: dict[str, Any]) -> Any:
-    state.inject_fault(str(body["method"]), int(body["error_code"]),
-                       retry_after=_opt_int(body, "retry_after"), count=int(body.get("count", 1)))
+    state.inject_fault(
+        str(body["method"]),
+        int(body["error_code"]),
+        retry_after=_opt_int(body, "retry_after"),
+        count=int(body.get("count", 1)),
+    )
     return True
 
 
@@ -185,27 +211,44 @@ def _profile(state: TelegramState, body: dict[str, Any]) -> Any:
 CONTROL: dict[str, Callable[[TelegramState, dict[str, Any]], Any]] = {
     "users": _user,
     "groups": _group,
-    "send": lambda s, b: actions.send_text(s, int(b["user_id"]), str(b["text"]),
-                                           chat_id=_opt_int(b, "chat_id"),
-                                           thread_id=_opt_int(b, "thread_id"),
-                                           reply_to=_opt_int(b, "reply_to")),
-    "media": lambda s, b: actions.send_media(s, int(b["user_id"]), str(b["kind"]),
-                                             caption=b.get("caption"),
-                                             chat_id=_opt_int(b, "chat_id"),
-                                             thread_id=_opt_int(b, "thread_id"),
-                                             reply_to=_opt_int(b, "reply_to")),
-    "location": lambda s, b: actions.send_location(s, int(b["user_id"]), float(b["latitude"]),
-                                                   float(b["longitude"]),
-                                                   chat_id=_opt_int(b, "chat_id"),
-                                                   thread_id=_opt_int(b, "thread_id")),
-    "edit": lambda s, b: actions.edit_text(s, int(b["user_id"]), int(b["message_id"]),
-                                           str(b["text"]), chat_id=_opt_int(b, "chat_id")),
-    "press": lambda s, b: actions.press(s, int(b["user_id"]), str(b["label"]),
-                                        chat_id=_opt_int(b, "chat_id"),
-                                        message_id=_opt_int(b, "message_id")),
-    "press_forged": lambda s, b: actions.press_forged(s, int(b["user_id"]), int(b["message_id"]),
-                                                      str(b["data"]),
-                                                      chat_id=_opt_int(b, "chat_id")),
+    "send": lambda s, b: actions.send_text(
+        s,
+        int(b["user_id"]),
+        str(b["text"]),
+        chat_id=_opt_int(b, "chat_id"),
+        thread_id=_opt_int(b, "thread_id"),
+        reply_to=_opt_int(b, "reply_to"),
+    ),
+    "media": lambda s, b: actions.send_media(
+        s,
+        int(b["user_id"]),
+        str(b["kind"]),
+        caption=b.get("caption"),
+        chat_id=_opt_int(b, "chat_id"),
+        thread_id=_opt_int(b, "thread_id"),
+        reply_to=_opt_int(b, "reply_to"),
+    ),
+    "location": lambda s, b: actions.send_location(
+        s,
+        int(b["user_id"]),
+        float(b["latitude"]),
+        float(b["longitude"]),
+        chat_id=_opt_int(b, "chat_id"),
+        thread_id=_opt_int(b, "thread_id"),
+    ),
+    "edit": lambda s, b: actions.edit_text(
+        s, int(b["user_id"]), int(b["message_id"]), str(b["text"]), chat_id=_opt_int(b, "chat_id")
+    ),
+    "press": lambda s, b: actions.press(
+        s,
+        int(b["user_id"]),
+        str(b["label"]),
+        chat_id=_opt_int(b, "chat_id"),
+        message_id=_opt_int(b, "message_id"),
+    ),
+    "press_forged": lambda s, b: actions.press_forged(
+        s, int(b["user_id"]), int(b["message_id"]), str(b["data"]), chat_id=_opt_int(b, "chat_id")
+    ),
     "messages": _messages,
     "history": _all_messages,
     "topics": _topics,
@@ -265,8 +308,9 @@ class EmulatorServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self._server is not None:
-            pending = [u for u in self.state.updates
-                       if offset is None or u["update_id"] >= int(offset)]
+            pending = [
+                u for u in self.state.updates if offset is None or u["update_id"] >= int(offset)
+            ]
             remaining = deadline - loop.time()
             if pending or remaining <= 0:
                 return
@@ -277,8 +321,9 @@ class EmulatorServer:
                 return
 
 
-async def serve_forever(state: TelegramState, port: int,
-                        ready: Callable[[EmulatorServer], Awaitable[None]]) -> None:
+async def serve_forever(
+    state: TelegramState, port: int, ready: Callable[[EmulatorServer], Awaitable[None]]
+) -> None:
     server = EmulatorServer(state)
     await server.start(port)
     try:

@@ -30,7 +30,11 @@ class User:
     language_code: str = "en"
 
     def to_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "is_bot": self.is_bot,
+            "first_name": self.first_name,
+        }
         if self.last_name:
             data["last_name"] = self.last_name
         if self.username:
@@ -60,8 +64,11 @@ class Chat:
 
     def to_api(self) -> dict[str, Any]:
         if self.type == "private" and self.user is not None:
-            data: dict[str, Any] = {"id": self.id, "type": "private",
-                                    "first_name": self.user.first_name}
+            data: dict[str, Any] = {
+                "id": self.id,
+                "type": "private",
+                "first_name": self.user.first_name,
+            }
             if self.user.last_name:
                 data["last_name"] = self.user.last_name
             if self.user.username:
@@ -177,8 +184,9 @@ class TelegramState:
     def add_user(
         self, first_name: str, last_name: str = "", username: str = "", language_code: str = "en"
     ) -> User:
-        user = User(next(self._user_ids), first_name, last_name, username,
-                    language_code=language_code)
+        user = User(
+            next(self._user_ids), first_name, last_name, username, language_code=language_code
+        )
         self.users[user.id] = user
         chat = Chat(user.id, "private", user=user)
         self.chats[chat.id] = chat
@@ -196,8 +204,15 @@ class TelegramState:
         self.chats[chat_id] = chat
         self.messages[chat_id] = {}
         # Message 1 of a forum is its creation; the General topic answers to thread id 1.
-        self.store(Message(chat_id, self.next_message_id(chat_id), self.now(), self.bot.id,
-                           service={"group_chat_created": True}))
+        self.store(
+            Message(
+                chat_id,
+                self.next_message_id(chat_id),
+                self.now(),
+                self.bot.id,
+                service={"group_chat_created": True},
+            )
+        )
         return chat
 
     def chat(self, chat_id: Any) -> Chat:
@@ -231,7 +246,8 @@ class TelegramState:
     def visible(self, chat_id: int, thread_id: int | None = None) -> list[Message]:
         chat_messages = self.messages.get(chat_id, {}).values()
         return [
-            m for m in sorted(chat_messages, key=lambda m: m.message_id)
+            m
+            for m in sorted(chat_messages, key=lambda m: m.message_id)
             if not m.deleted and (thread_id is None or m.thread_id == thread_id)
         ]
 
@@ -334,6 +350,12 @@ class TelegramState:
         if kind in ("video", "animation"):
             return {**base, "width": 640, "height": 480, "duration": 3}
         if kind == "sticker":
-            return {**base, "type": "regular", "width": 512, "height": 512,
-                    "is_animated": False, "is_video": False}
+            return {
+                **base,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
         return base

@@ -118,8 +118,7 @@ class TerminalChat:
                 self.buttons = []
             if labels:
                 self.buttons = [(message["message_id"], label) for label in labels]
-                self.say("   " + "   ".join(f"[{i}] {label}" for i, label in
-                                            enumerate(labels, 1)))
+                self.say("   " + "   ".join(f"[{i}] {label}" for i, label in enumerate(labels, 1)))
 
     async def _watch(self) -> None:
         while True:

@@ -14,11 +14,17 @@ _log = EventLogger("start")
 
 def language_keyboard(context: BotContext) -> InlineKeyboardMarkup:
     texts = context.services.texts
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.text("language.button", lang),
-                             callback_data=f"{LANGUAGE_CALLBACK_PREFIX}{lang}")
-        for lang in LANGUAGES
-    ]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.text("language.button", lang),
+                    callback_data=f"{LANGUAGE_CALLBACK_PREFIX}{lang}",
+                )
+                for lang in LANGUAGES
+            ]
+        ]
+    )
 
 
 async def start(update: Update, context: BotContext) -> None:

@@ -1,0 +1,86 @@
+"""The sending seam: retries that honour retry_after, back-off, and errors it must not retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.config import SendingSettings
+from bot.outbox import Outbox
+
+
+class Script:
+    """A fake Bot API call that fails as scripted, then succeeds."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return {"ok": True}
+
+
+def outbox(max_retries: int = 3) -> tuple[Outbox, list[float]]:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    settings = SendingSettings(
+        overall_per_second=1000,
+        group_per_minute=1000,
+        private_per_second=1000,
+        private_burst=100,
+        max_retries=max_retries,
+    )
+    return Outbox(settings, sleep=sleep), slept
+
+
+async def send(box: Outbox, script: Script, chat_id: int = 5) -> Any:
+    return await box.process_request(script, (), {}, "sendMessage", {"chat_id": chat_id}, None)
+
+
+async def test_retry_after_is_honoured() -> None:
+    box, slept = outbox()
+    script = Script(RetryAfter(3))
+    assert await send(box, script) == {"ok": True}
+    assert script.calls == 2
+    assert slept == [pytest.approx(3.1)]
+
+
+@pytest.mark.parametrize("error", [NetworkError("Bad Gateway"), TimedOut()])
+async def test_network_and_server_errors_back_off(error: Exception) -> None:
+    box, slept = outbox()
+    script = Script(error, error)
+    assert await send(box, script) == {"ok": True}
+    assert slept == [0.25, 0.5]
+
+
+@pytest.mark.parametrize("error", [BadRequest("Message is too long"), Forbidden("blocked")])
+async def test_errors_retrying_cannot_fix_are_raised_at_once(error: Exception) -> None:
+    box, slept = outbox()
+    script = Script(error)
+    with pytest.raises(type(error)):
+        await send(box, script)
+    assert script.calls == 1 and slept == []
+
+
+async def test_gives_up_after_max_retries() -> None:
+    box, _ = outbox(max_retries=2)
+    script = Script(RetryAfter(1), RetryAfter(1), RetryAfter(1))
+    with pytest.raises(RetryAfter):
+        await send(box, script)
+    assert script.calls == 3
+
+
+async def test_get_updates_is_not_limited_or_retried() -> None:
+    box, slept = outbox()
+    script = Script(NetworkError("down"))
+    with pytest.raises(NetworkError):
+        await box.process_request(script, (), {}, "getUpdates", {}, None)
+    assert script.calls == 1 and slept == []
