@@ -1,0 +1,195 @@
+"""The database: one aiosqlite connection for all writes (``BEGIN IMMEDIATE``), WAL, foreign
+keys, a busy timeout and ``secure_delete``.
+
+Opening checks, before writing a single byte, that the code knows every applied migration and
+that the keyring opens the database's key check values; a refusal leaves the files as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import urllib.parse
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.fields import DecryptionError, FieldCipher
+from storage.keyring import Keyring, KeyringError
+from storage.migrations import KNOWN_NAMES, MIGRATIONS, Migration
+
+KEY_CHECK_PLAINTEXT = b"clgbt key check v1"
+BUSY_TIMEOUT_MS = 5000
+
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+
+
+class DatabaseError(Exception):
+    """A problem opening or migrating the database, phrased for the operator."""
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    return sqlite3.connect(uri, uri=True)
+
+
+def inspect_existing(path: Path) -> tuple[list[str], dict[int, bytes]]:
+    """Applied migration names and key check values, read without writing anything."""
+    if not path.exists():
+        return [], {}
+    try:
+        connection = open_read_only(path)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"{path}: cannot be opened ({exc})") from None
+    try:
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        applied = [row[0] for row in connection.execute(
+            "SELECT name FROM schema_migrations ORDER BY name")] \
+            if "schema_migrations" in tables else []
+        checks = {int(row[0]): bytes(row[1]) for row in connection.execute(
+            "SELECT key_id, check_value FROM key_checks")} if "key_checks" in tables else {}
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: is not a clgbt database ({exc})") from None
+    finally:
+        connection.close()
+    return applied, checks
+
+
+def verify_keyring(path: Path, keyring: Keyring, checks: dict[int, bytes]) -> None:
+    cipher = FieldCipher(keyring)
+    missing = sorted(set(checks) - set(keyring.ids))
+    if missing:
+        raise KeyringError(
+            f"{path}: the database was written with key id(s) {missing}, which the keyring "
+            f"does not hold (it holds {keyring.ids}); use the key file that belongs to this "
+            "database"
+        )
+    for key_id, value in checks.items():
+        try:
+            opened = cipher.decrypt("key_checks", "check_value", str(key_id), value)
+        except DecryptionError:
+            opened = b""
+        if opened != KEY_CHECK_PLAINTEXT:
+            raise KeyringError(
+                f"{path}: the master key (id {key_id}) does not open this database; nothing "
+                "was changed. Use the key file that belongs to this database"
+            )
+
+
+class Database:
+    """One connection; every write and read is serialised through it."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, keyring: Keyring,
+                   migrations: Sequence[Migration] = MIGRATIONS) -> Database:
+        applied, checks = inspect_existing(path)
+        known = {m.name for m in migrations}
+        unknown = sorted(set(applied) - known)
+        if unknown:
+            raise DatabaseError(
+                f"{path}: the database is newer than this version of clgbt (it has migration "
+                f"{unknown[0]}); upgrade clgbt before opening it"
+            )
+        verify_keyring(path, keyring, checks)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        database = cls(connection, path)
+        try:
+            for pragma in ("journal_mode = WAL", "foreign_keys = ON",
+                           f"busy_timeout = {BUSY_TIMEOUT_MS}", "secure_delete = ON",
+                           "synchronous = FULL"):
+                await connection.execute(f"PRAGMA {pragma}")
+            await database.migrate(migrations)
+            await database.ensure_key_checks(keyring)
+        except BaseException:
+            await connection.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._connection.close()
+
+    # ------------------------------------------------------------ transactions
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._connection
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._lock:
+            cursor = await self._connection.execute(sql, params)
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return list(rows)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so deleted data leaves the WAL."""
+        async with self._lock:
+            await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # ------------------------------------------------------------ schema
+    async def applied_migrations(self) -> list[str]:
+        await self._connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        rows = await self.fetchall("SELECT name FROM schema_migrations ORDER BY name")
+        return [row["name"] for row in rows]
+
+    async def migrate(self, migrations: Iterable[Migration] = MIGRATIONS) -> list[str]:
+        """Apply every migration not yet applied, in order; return the names applied."""
+        done = set(await self.applied_migrations())
+        applied: list[str] = []
+        for migration in migrations:
+            if migration.name in done:
+                continue
+            async with self.transaction() as tx:
+                for statement in migration.statements:
+                    await tx.execute(statement)
+                await tx.execute("INSERT INTO schema_migrations (name) VALUES (?)",
+                                 (migration.name,))
+            applied.append(migration.name)
+        return applied
+
+    async def ensure_key_checks(self, keyring: Keyring) -> None:
+        cipher = FieldCipher(keyring)
+        present = {row["key_id"] for row in await self.fetchall("SELECT key_id FROM key_checks")}
+        for key_id in keyring.ids:
+            if key_id in present:
+                continue
+            value = cipher.encrypt("key_checks", "check_value", str(key_id),
+                                   KEY_CHECK_PLAINTEXT, key_id=key_id)
+            async with self.transaction() as tx:
+                await tx.execute("INSERT INTO key_checks (key_id, check_value) VALUES (?, ?)",
+                                 (key_id, value))
+
+    async def forget_key_check(self, key_id: int) -> None:
+        async with self.transaction() as tx:
+            await tx.execute("DELETE FROM key_checks WHERE key_id = ?", (key_id,))
+
+
+__all__ = ["KNOWN_NAMES", "Database", "DatabaseError", "Row"]

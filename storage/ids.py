@@ -1,0 +1,25 @@
+"""Random identifiers: row ids (never guessable, generated before encryption) and the short
+codes people and staff quote (case codes, referral codes)."""
+
+from __future__ import annotations
+
+import secrets
+
+# No 0/O, 1/I/L: codes are read aloud on the phone and typed on small screens.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_row_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_code(length: int = 8) -> str:
+    """``K7QM-2XPA``: 8 characters from 31 symbols, about 40 bits, grouped for reading."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(text: str) -> str:
+    """Accept what people type: lower case, spaces or a missing dash."""
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    return f"{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else cleaned

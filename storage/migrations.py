@@ -1,0 +1,130 @@
+"""Named schema migrations, applied in order, each atomically with the record of it.
+
+Rules: never edit a migration that has shipped; add a new one. Every table that holds data
+about a person has a random ``id`` (generated before encryption, bound into each encrypted
+value's associated data) and reaches the person through ``ON DELETE CASCADE``, so erasing the
+person's row erases everything about them in one statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+INITIAL = Migration(
+    "0001_initial",
+    (
+        """CREATE TABLE key_checks (
+            key_id INTEGER PRIMARY KEY,
+            check_value BLOB NOT NULL
+        )""",
+        """CREATE TABLE people (
+            id TEXT PRIMARY KEY,
+            pseudonym TEXT NOT NULL UNIQUE,
+            pseudonym_key_id INTEGER NOT NULL,
+            chat_id BLOB NOT NULL,
+            language TEXT NOT NULL DEFAULT 'km' CHECK (language IN ('km', 'en')),
+            consents BLOB,
+            created_on TEXT NOT NULL,
+            last_seen_on TEXT NOT NULL
+        )""",
+        """CREATE TABLE flow_runs (
+            id TEXT PRIMARY KEY,
+            person_id TEXT NOT NULL UNIQUE REFERENCES people(id) ON DELETE CASCADE,
+            state BLOB NOT NULL,
+            updated_on TEXT NOT NULL
+        )""",
+        """CREATE TABLE cases (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('new', 'waiting', 'assigned', 'closed')),
+            category TEXT,
+            province TEXT,
+            perpetrator TEXT,
+            incident_month TEXT,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            outcome TEXT,
+            assigned_alias TEXT,
+            topic_id INTEGER,
+            opened_on TEXT NOT NULL,
+            closed_on TEXT,
+            answers BLOB
+        )""",
+        "CREATE INDEX cases_status ON cases(status, urgent)",
+        "CREATE INDEX cases_person ON cases(person_id)",
+        """CREATE TABLE case_events (
+            id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            occurred_on TEXT NOT NULL,
+            body BLOB
+        )""",
+        "CREATE INDEX case_events_case ON case_events(case_id)",
+        """CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            partner TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            summary BLOB,
+            created_on TEXT NOT NULL,
+            updated_on TEXT NOT NULL
+        )""",
+        """CREATE TABLE audit_log (
+            id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT
+        )""",
+        "CREATE INDEX audit_log_at ON audit_log(at)",
+        """CREATE TABLE scheduled_actions (
+            id TEXT PRIMARY KEY,
+            person_id TEXT REFERENCES people(id) ON DELETE CASCADE,
+            case_id TEXT REFERENCES cases(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            payload BLOB,
+            done_at TEXT
+        )""",
+        "CREATE INDEX scheduled_actions_due ON scheduled_actions(done_at, due_at)",
+        """CREATE TABLE sealed_archives (
+            id TEXT PRIMARY KEY,
+            case_code TEXT NOT NULL UNIQUE,
+            person_id TEXT REFERENCES people(id) ON DELETE CASCADE,
+            sealed_on TEXT NOT NULL,
+            sealed BLOB NOT NULL
+        )""",
+    ),
+)
+
+CASE_STATISTICS = Migration(
+    "0002_case_statistics",
+    (
+        # One anonymous row per case, with no link to a person: what advocacy statistics count.
+        # It survives erasure by design (DESIGN.md: statistics keep only anonymous counts).
+        """CREATE TABLE case_statistics (
+            id TEXT PRIMARY KEY,
+            opened_month TEXT NOT NULL,
+            category TEXT,
+            province TEXT,
+            perpetrator TEXT,
+            incident_month TEXT,
+            outcome TEXT,
+            referral_result TEXT
+        )""",
+        "ALTER TABLE cases ADD COLUMN statistics_id TEXT REFERENCES case_statistics(id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, CASE_STATISTICS)
+KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

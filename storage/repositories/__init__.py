@@ -1,0 +1,1 @@
+"""One repository per table: the only code that reads and writes rows."""

@@ -1,0 +1,68 @@
+"""What every repository shares: the database, the field cipher and an injected clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database, Params, Row
+from storage.fields import FieldCipher
+
+Clock = Callable[[], datetime]
+Tx = aiosqlite.Connection
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Repository:
+    table: str = ""
+
+    def __init__(self, db: Database, cipher: FieldCipher, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    @asynccontextmanager
+    async def write(self, tx: Tx | None) -> AsyncIterator[Tx]:
+        """Join the caller's transaction, or run in a new one."""
+        if tx is not None:
+            yield tx
+            return
+        async with self.db.transaction() as new:
+            yield new
+
+    async def fetch(self, sql: str, params: Params = (), tx: Tx | None = None) -> list[Row]:
+        if tx is None:
+            return await self.db.fetchall(sql, params)
+        cursor = await tx.execute(sql, params)
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)
+
+    async def fetch_one(self, sql: str, params: Params = (), tx: Tx | None = None) -> Row | None:
+        rows = await self.fetch(sql, params, tx)
+        return rows[0] if rows else None
+
+    def seal(self, column: str, row_id: str, value: str | bytes) -> bytes:
+        return self.cipher.encrypt(self.table, column, row_id, value)
+
+    def open_text(self, column: str, row_id: str, value: bytes) -> str:
+        return self.cipher.decrypt_text(self.table, column, row_id, value)
+
+    def seal_json(self, column: str, row_id: str, value: Any) -> bytes:
+        return self.seal(column, row_id, json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def open_json(self, column: str, row_id: str, value: bytes | None) -> Any:
+        if value is None:
+            return None
+        return json.loads(self.open_text(column, row_id, value))

@@ -1,0 +1,168 @@
+"""Cases: a random code, a status, coarse clear fields for statistics, encrypted answers."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from storage.db import Row
+from storage.ids import new_code, new_row_id
+from storage.repositories.base import Repository, Tx
+
+STATUSES = ("new", "waiting", "assigned", "closed")
+OPEN_STATUSES = ("new", "waiting", "assigned")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    code: str
+    person_id: str
+    status: str
+    category: str | None
+    province: str | None
+    perpetrator: str | None
+    incident_month: str | None
+    urgent: bool
+    outcome: str | None
+    assigned_alias: str | None
+    topic_id: int | None
+    opened_on: str
+    closed_on: str | None
+
+
+def _case(row: Row) -> Case:
+    return Case(
+        id=row["id"], code=row["code"], person_id=row["person_id"], status=row["status"],
+        category=row["category"], province=row["province"], perpetrator=row["perpetrator"],
+        incident_month=row["incident_month"], urgent=bool(row["urgent"]),
+        outcome=row["outcome"], assigned_alias=row["assigned_alias"],
+        topic_id=row["topic_id"], opened_on=row["opened_on"], closed_on=row["closed_on"],
+    )
+
+
+class CaseRepository(Repository):
+    table = "cases"
+
+    async def create(
+        self,
+        person_id: str,
+        answers: dict[str, Any],
+        *,
+        category: str | None = None,
+        province: str | None = None,
+        perpetrator: str | None = None,
+        incident_month: str | None = None,
+        urgent: bool = False,
+        status: str = "new",
+        tx: Tx | None = None,
+    ) -> Case:
+        if status not in STATUSES:
+            raise ValueError(f"unknown case status {status!r}")
+        today = self.today().isoformat()
+        async with self.write(tx) as w:
+            statistics_id = new_row_id()
+            await w.execute(
+                "INSERT INTO case_statistics (id, opened_month, category, province, perpetrator,"
+                " incident_month) VALUES (?, ?, ?, ?, ?, ?)",
+                (statistics_id, today[:7], category, province, perpetrator, incident_month),
+            )
+            for _ in range(10):
+                row_id, code = new_row_id(), new_code()
+                try:
+                    await w.execute(
+                        "INSERT INTO cases (id, code, person_id, status, category, province, "
+                        "perpetrator, incident_month, urgent, opened_on, answers, statistics_id)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row_id, code, person_id, status, category, province, perpetrator,
+                         incident_month, int(urgent), today,
+                         self.seal_json("answers", row_id, answers), statistics_id),
+                    )
+                except sqlite3.IntegrityError as exc:
+                    if "cases.code" in str(exc):
+                        continue
+                    raise
+                break
+            else:  # pragma: no cover - 10 collisions in a 40-bit space
+                raise RuntimeError("could not allocate a unique case code")
+        return Case(row_id, code, person_id, status, category, province, perpetrator,
+                    incident_month, urgent, None, None, None, today, None)
+
+    async def get(self, case_id: str, tx: Tx | None = None) -> Case | None:
+        row = await self.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,), tx)
+        return None if row is None else _case(row)
+
+    async def get_by_code(self, code: str, tx: Tx | None = None) -> Case | None:
+        row = await self.fetch_one("SELECT * FROM cases WHERE code = ?", (code,), tx)
+        return None if row is None else _case(row)
+
+    async def get_by_topic(self, topic_id: int, tx: Tx | None = None) -> Case | None:
+        row = await self.fetch_one("SELECT * FROM cases WHERE topic_id = ?", (topic_id,), tx)
+        return None if row is None else _case(row)
+
+    async def open_for_person(self, person_id: str, tx: Tx | None = None) -> Case | None:
+        row = await self.fetch_one(
+            "SELECT * FROM cases WHERE person_id = ? AND status != 'closed' "
+            "ORDER BY opened_on DESC LIMIT 1", (person_id,), tx)
+        return None if row is None else _case(row)
+
+    async def for_person(self, person_id: str, tx: Tx | None = None) -> list[Case]:
+        rows = await self.fetch("SELECT * FROM cases WHERE person_id = ?", (person_id,), tx)
+        return [_case(r) for r in rows]
+
+    async def by_status(self, *statuses: str) -> list[Case]:
+        wanted = statuses or STATUSES
+        marks = ",".join("?" * len(wanted))
+        rows = await self.fetch(
+            f"SELECT * FROM cases WHERE status IN ({marks}) "  # noqa: S608 - placeholders only
+            "ORDER BY urgent DESC, opened_on, code", wanted)
+        return [_case(r) for r in rows]
+
+    async def answers(self, case_id: str, tx: Tx | None = None) -> dict[str, Any]:
+        row = await self.fetch_one("SELECT answers FROM cases WHERE id = ?", (case_id,), tx)
+        if row is None:
+            raise KeyError(case_id)
+        value: dict[str, Any] = self.open_json("answers", case_id, row["answers"]) or {}
+        return value
+
+    async def set_answers(self, case_id: str, answers: dict[str, Any],
+                          tx: Tx | None = None) -> None:
+        async with self.write(tx) as w:
+            await w.execute("UPDATE cases SET answers = ? WHERE id = ?",
+                            (self.seal_json("answers", case_id, answers), case_id))
+
+    async def update(self, case_id: str, tx: Tx | None = None, **fields: Any) -> None:
+        """Set clear columns: status, urgent, assigned_alias, topic_id, outcome, closed_on."""
+        allowed = {"status", "urgent", "assigned_alias", "topic_id", "outcome", "closed_on",
+                   "category", "province", "perpetrator", "incident_month"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise ValueError(f"unknown case status {fields['status']!r}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        async with self.write(tx) as w:
+            await w.execute(f"UPDATE cases SET {assignments} WHERE id = ?",  # noqa: S608 - names are whitelisted
+                            (*fields.values(), case_id))
+            statistics = {k: v for k, v in fields.items()
+                          if k in ("category", "province", "perpetrator", "incident_month",
+                                   "outcome")}
+            if statistics:
+                sets = ", ".join(f"{name} = ?" for name in statistics)
+                await w.execute(
+                    f"UPDATE case_statistics SET {sets} WHERE id = "  # noqa: S608 - whitelisted
+                    "(SELECT statistics_id FROM cases WHERE id = ?)",
+                    (*statistics.values(), case_id))
+
+    async def close(self, case_id: str, outcome: str | None, tx: Tx | None = None) -> None:
+        await self.update(case_id, tx, status="closed", outcome=outcome,
+                          closed_on=self.today().isoformat())
+
+    async def delete(self, case_id: str, tx: Tx | None = None) -> None:
+        async with self.write(tx) as w:
+            await w.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+
+    async def count(self) -> int:
+        row = await self.fetch_one("SELECT count(*) AS n FROM cases")
+        return int(row["n"]) if row else 0

@@ -1,0 +1,91 @@
+"""Retention: what is kept how long, and the purge that enforces it (``clgbt purge`` and the
+bot's daily job)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from storage.archiving import seal_case
+from storage.sealing import CoordinatorPublicKey
+from storage.store import Store
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    idle_flow_run_days: int = 30
+    closed_case_days: int = 90
+    audit_days: int = 365
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    flow_runs: int = 0
+    cases_sealed: int = 0
+    cases_awaiting_key: int = 0
+    audit_entries: int = 0
+    scheduled_actions: int = 0
+    people: int = 0
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"idle conversations deleted: {self.flow_runs}",
+            f"closed cases sealed for coordinators: {self.cases_sealed}",
+            f"audit entries deleted: {self.audit_entries}",
+            f"finished scheduled actions deleted: {self.scheduled_actions}",
+            f"inactive people with nothing left deleted: {self.people}",
+        ]
+        if self.cases_awaiting_key:
+            lines.append(
+                f"closed cases past retention NOT sealed: {self.cases_awaiting_key} (set "
+                "paths.coordinator_public_key; until then they stay, encrypted)"
+            )
+        return lines
+
+
+async def purge(store: Store, policy: RetentionPolicy, today: date,
+                public_key: CoordinatorPublicKey | None) -> PurgeReport:
+    """Remove what the policy says has expired on ``today``, and nothing else:
+
+    - conversations (flow runs) not touched for ``idle_flow_run_days``;
+    - closed cases closed more than ``closed_case_days`` ago: sealed to the coordinators'
+      key, then the readable copy erased (without a key they stay, and are reported);
+    - audit entries older than ``audit_days``;
+    - finished scheduled actions older than ``idle_flow_run_days``;
+    - people not seen for ``idle_flow_run_days`` who have no case, archive or pending action.
+    """
+    idle_cutoff = (today - timedelta(days=policy.idle_flow_run_days)).isoformat()
+    closed_cutoff = (today - timedelta(days=policy.closed_case_days)).isoformat()
+    audit_cutoff = datetime.combine(today - timedelta(days=policy.audit_days), time()).isoformat()
+
+    expired = [c for c in await store.cases.by_status("closed")
+               if c.closed_on is not None and c.closed_on < closed_cutoff]
+    sealed = 0
+    if public_key is not None:
+        for case in expired:
+            await seal_case(store, case, public_key)
+            sealed += 1
+    async with store.db.transaction() as tx:
+        flow_runs = await tx.execute("DELETE FROM flow_runs WHERE updated_on < ?",
+                                     (idle_cutoff,))
+        audit = await tx.execute("DELETE FROM audit_log WHERE at < ?", (audit_cutoff,))
+        actions = await tx.execute(
+            "DELETE FROM scheduled_actions WHERE done_at IS NOT NULL AND done_at < ?",
+            (idle_cutoff,))
+        people = await tx.execute(
+            "DELETE FROM people WHERE last_seen_on < ? "
+            "AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.person_id = people.id) "
+            "AND NOT EXISTS (SELECT 1 FROM sealed_archives a WHERE a.person_id = people.id) "
+            "AND NOT EXISTS (SELECT 1 FROM flow_runs f WHERE f.person_id = people.id) "
+            "AND NOT EXISTS (SELECT 1 FROM scheduled_actions s WHERE s.person_id = people.id "
+            "AND s.done_at IS NULL)", (idle_cutoff,))
+        report = PurgeReport(
+            flow_runs=flow_runs.rowcount,
+            cases_sealed=sealed,
+            cases_awaiting_key=len(expired) - sealed,
+            audit_entries=audit.rowcount,
+            scheduled_actions=actions.rowcount,
+            people=people.rowcount,
+        )
+    await store.db.checkpoint()
+    return report

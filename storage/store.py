@@ -1,0 +1,71 @@
+"""The storage facade: one database, one cipher, and every repository, opened together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.db import Database
+from storage.fields import FieldCipher
+from storage.keyring import Keyring
+from storage.pseudonyms import Pseudonymizer
+from storage.repositories.archives import ArchiveRepository
+from storage.repositories.audit import AuditRepository
+from storage.repositories.base import Clock, utc_now
+from storage.repositories.case_events import CaseEventRepository
+from storage.repositories.cases import CaseRepository
+from storage.repositories.flow_runs import FlowRunRepository
+from storage.repositories.people import PeopleRepository
+from storage.repositories.referrals import ReferralRepository
+from storage.repositories.schedule import ScheduleRepository
+
+# Every encrypted column, as (table, column). Rotation re-encrypts exactly these, and the
+# plaintext-scan tests write a marker through each.
+ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("people", "chat_id"),
+    ("people", "consents"),
+    ("flow_runs", "state"),
+    ("cases", "answers"),
+    ("case_events", "body"),
+    ("referrals", "summary"),
+    ("scheduled_actions", "payload"),
+)
+
+
+@dataclass
+class Store:
+    db: Database
+    keyring: Keyring
+    cipher: FieldCipher
+    pseudonyms: Pseudonymizer
+    people: PeopleRepository
+    flow_runs: FlowRunRepository
+    cases: CaseRepository
+    events: CaseEventRepository
+    referrals: ReferralRepository
+    audit: AuditRepository
+    schedule: ScheduleRepository
+    archives: ArchiveRepository
+
+    @classmethod
+    async def open(cls, path: Path, keyring: Keyring, clock: Clock = utc_now) -> Store:
+        db = await Database.open(path, keyring)
+        cipher = FieldCipher(keyring)
+        pseudonyms = Pseudonymizer(keyring)
+        return cls(
+            db=db,
+            keyring=keyring,
+            cipher=cipher,
+            pseudonyms=pseudonyms,
+            people=PeopleRepository(db, cipher, pseudonyms, clock),
+            flow_runs=FlowRunRepository(db, cipher, clock),
+            cases=CaseRepository(db, cipher, clock),
+            events=CaseEventRepository(db, cipher, clock),
+            referrals=ReferralRepository(db, cipher, clock),
+            audit=AuditRepository(db, cipher, clock),
+            schedule=ScheduleRepository(db, cipher, clock),
+            archives=ArchiveRepository(db, cipher, clock),
+        )
+
+    async def close(self) -> None:
+        await self.db.close()
