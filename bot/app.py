@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from bot.handlers import start
+from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox
 from bot.services import BotContext, ClgbtApplication, Services
@@ -78,4 +79,9 @@ def build_application(
         CallbackQueryHandler(start.choose_language, pattern=f"^{start.LANGUAGE_CALLBACK_PREFIX}")
     )
     application.add_error_handler(_on_error)
+    if application.job_queue is None:
+        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+    application.job_queue.run_daily(
+        purge_job, PURGE_AT.replace(tzinfo=settings.office_hours.timezone), name="daily_purge"
+    )
     return application

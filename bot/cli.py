@@ -16,6 +16,10 @@ from pathlib import Path
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, TOKEN_ENV, ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from storage.db import DatabaseError
+from storage.fields import DecryptionError
+from storage.keyring import KeyringError
+from storage.sealing import SealingError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -68,7 +72,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import run_sandbox, run_telegram  # noqa: PLC0415 - heavy imports
+    from bot.runner import run_sandbox, serve_telegram  # noqa: PLC0415 - heavy imports
 
     try:
         settings = _settings(args, required=not args.or_sandbox)
@@ -93,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "sandbox' to use the bot without Telegram)",
         )
     configure_logging(settings.logging.level)
-    run_telegram(settings, settings.telegram.token.reveal())
+    asyncio.run(serve_telegram(settings, settings.telegram.token.reveal(), os.environ))
     return EXIT_OK
 
 
@@ -103,6 +107,28 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     settings = _settings(args, required=False)
     configure_logging("WARNING")
     asyncio.run(run_sandbox(settings, port=args.port, terminal=not args.no_terminal))
+    return EXIT_OK
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from bot.storage_commands import run_keys  # noqa: PLC0415 - only for this command
+
+    settings = _settings(args, required=False)
+    print(run_keys(args, settings, os.environ))
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from bot.storage_commands import run_purge  # noqa: PLC0415 - only for this command
+
+    print(run_purge(_settings(args, required=True), os.environ))
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.storage_commands import run_backup  # noqa: PLC0415 - only for this command
+
+    print(run_backup(_settings(args, required=False), args.destination))
     return EXIT_OK
 
 
@@ -170,6 +196,64 @@ def build_parser() -> argparse.ArgumentParser:
         help="also check this configuration file",
     )
 
+    keys = add("keys", cmd_keys, "Manage the master keyring and the coordinators' keypair.")
+    keys_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    init = keys_commands.add_parser(
+        "init",
+        help="write a new master key file (mode 0600); never overwrites one",
+        description="Write a new master key file (mode 0600); refuses to overwrite one.",
+    )
+    with_config(init)
+    init.add_argument(
+        "--key-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="where to write it (default: paths.key_file)",
+    )
+    rotate = keys_commands.add_parser(
+        "rotate",
+        help="add a new primary key and re-encrypt every value (resumable)",
+        description="Add a new primary key and re-encrypt every value under it. If a previous "
+        "rotation was interrupted, finish it instead of adding another key.",
+    )
+    with_config(rotate)
+    retire = keys_commands.add_parser(
+        "retire",
+        help="remove an old key that no value uses any more",
+        description="Remove an old key from the key file once no value uses it.",
+    )
+    with_config(retire)
+    retire.add_argument("key_id", type=int, metavar="ID")
+    coordinator = keys_commands.add_parser(
+        "coordinator-init",
+        help="make the coordinators' keypair for sealed archives",
+        description="Make the coordinators' keypair: the public key for the server's "
+        "configuration, the private key to a passphrase-protected file (scrypt) that must "
+        "never be stored on the server. The passphrase is asked twice (or read from "
+        "CLGBT_COORDINATOR_PASSPHRASE).",
+    )
+    with_config(coordinator)
+    coordinator.add_argument("--private-key", type=Path, required=True, metavar="PATH")
+    coordinator.add_argument("--public-key", type=Path, required=True, metavar="PATH")
+
+    purge = add(
+        "purge",
+        cmd_purge,
+        "Apply the retention rules now (the bot also does this "
+        "every night): delete idle conversations and old audit entries, seal closed "
+        "cases for coordinators.",
+    )
+    with_config(purge)
+
+    backup = add(
+        "backup",
+        cmd_backup,
+        "Copy the database with SQLite's online backup API; the copy stays encrypted.",
+    )
+    with_config(backup)
+    backup.add_argument("destination", type=Path, metavar="PATH")
+
     add("version", cmd_version, "Print the version.")
     return parser
 
@@ -182,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except ConfigError as exc:
         print(f"clgbt: configuration problem: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (KeyringError, DatabaseError, SealingError, DecryptionError) as exc:
+        print(f"clgbt: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except UsageError as exc:
         print(f"clgbt: {exc}", file=sys.stderr)

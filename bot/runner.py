@@ -1,12 +1,20 @@
-"""Running the bot: against Telegram (polling or webhook) or inside the sandbox."""
+"""Running the bot: against Telegram (polling or webhook) or inside the sandbox.
+
+Both paths run in one event loop that owns the database connection: open the store, build the
+application, start it, wait for a stop signal, stop it, close the store.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import signal
 import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -16,35 +24,26 @@ from bot.app import build_application
 from bot.config import RunMode, Settings
 from bot.logs import EventLogger
 from bot.services import ClgbtApplication, Services
+from bot.storage_setup import load_coordinator_public_key, open_store
 from knowledge.catalogue import TextCatalogue
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from sandbox.state import TelegramState
 from sandbox.terminal import TerminalChat
+from storage.keyring import MASTER_KEY_ENV, create_key_file
 
 _log = EventLogger("runner")
 
 
-def make_services(settings: Settings) -> Services:
-    return Services(settings=settings, texts=TextCatalogue.load())
-
-
-def run_telegram(settings: Settings, token: str) -> None:
-    """Blocking: serve real Telegram until interrupted."""
-    application = build_application(make_services(settings), token=token)
-    _log.info("bot_starting", mode=settings.telegram.mode.value)
-    if settings.telegram.mode is RunMode.WEBHOOK:
-        secret = settings.webhook.secret_token
-        application.run_webhook(
-            listen=settings.webhook.listen,
-            port=settings.webhook.port,
-            url_path=settings.webhook.url_path,
-            webhook_url=f"{settings.webhook.public_url.rstrip('/')}/{settings.webhook.url_path}",
-            secret_token=secret.reveal() if secret else None,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+async def open_services(settings: Settings, environ: Mapping[str, str]) -> Services:
+    public_key = load_coordinator_public_key(settings.paths.coordinator_public_key)
+    store = await open_store(settings, environ)
+    return Services(
+        settings=settings,
+        texts=TextCatalogue.load(),
+        store=store,
+        coordinator_public_key=public_key,
+    )
 
 
 async def start_polling(application: ClgbtApplication) -> None:
@@ -59,12 +58,64 @@ async def start_polling(application: ClgbtApplication) -> None:
     )
 
 
-async def stop_polling(application: ClgbtApplication) -> None:
+async def start_webhook(application: ClgbtApplication, settings: Settings) -> None:
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+    if application.updater is None:
+        raise RuntimeError("the application was built without an updater")
+    webhook = settings.webhook
+    await application.updater.start_webhook(
+        listen=webhook.listen,
+        port=webhook.port,
+        url_path=webhook.url_path,
+        webhook_url=f"{webhook.public_url.rstrip('/')}/{webhook.url_path}",
+        secret_token=webhook.secret_token.reveal() if webhook.secret_token else None,
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+async def stop_application(application: ClgbtApplication) -> None:
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:
         await application.stop()
     await application.shutdown()
+
+
+async def _wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, str]) -> None:
+    """Serve real Telegram until SIGINT or SIGTERM."""
+    services = await open_services(settings, environ)
+    application = build_application(services, token=token)
+    _log.info("bot_starting", mode=settings.telegram.mode.value)
+    try:
+        if settings.telegram.mode is RunMode.WEBHOOK:
+            await start_webhook(application, settings)
+        else:
+            await start_polling(application)
+        await _wait_for_stop_signal()
+    finally:
+        await stop_application(application)
+        await services.store.close()
+        _log.info("bot_stopped")
+
+
+def sandbox_settings(settings: Settings, data_dir: Path) -> Settings:
+    """The sandbox keeps its own throw-away database and key in ``data_dir``."""
+    paths = replace(
+        settings.paths, database=data_dir / "sandbox.sqlite3", key_file=data_dir / "sandbox.key"
+    )
+    return replace(settings, paths=paths)
 
 
 async def run_sandbox(
@@ -73,36 +124,33 @@ async def run_sandbox(
     port: int = 0,
     terminal: bool = True,
     out: TextIO = sys.stdout,
-    data_dir: Path | None = None,
 ) -> None:
     """Start the emulator, the real bot against it, and (optionally) the terminal chat."""
-    del data_dir  # the storage work keeps the sandbox's database here
     state = TelegramState(f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(30)}")
     server = EmulatorServer(state)
     await server.start(port)
-    application = build_application(
-        make_services(settings), token=state.token, base_url=server.base_url
-    )
-    client = SandboxClient(server.control_url)
-    try:
-        await start_polling(application)
-        person = await client.add_user("Community member")
-        if terminal:
-            await TerminalChat(client, int(person["id"]), out=out).run()
-        else:
-            out.write(
-                f"Sandbox running. Bot API: {server.base_url}<token>/METHOD\n"
-                f"Control interface: {server.control_url}/...\n"
-                f"Person's user id: {person['id']}. Press Ctrl-C to stop.\n"
-            )
-            out.flush()
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-    finally:
-        await client.close()
-        await stop_polling(application)
-        await server.stop()
+    with tempfile.TemporaryDirectory(prefix="clgbt-sandbox-") as directory:
+        local = sandbox_settings(settings, Path(directory))
+        create_key_file(local.paths.key_file)
+        environ = {k: v for k, v in os.environ.items() if k != MASTER_KEY_ENV}
+        services = await open_services(local, environ)
+        application = build_application(services, token=state.token, base_url=server.base_url)
+        client = SandboxClient(server.control_url)
+        try:
+            await start_polling(application)
+            person = await client.add_user("Community member")
+            if terminal:
+                await TerminalChat(client, int(person["id"]), out=out).run()
+            else:
+                out.write(
+                    f"Sandbox running. Bot API: {server.base_url}<token>/METHOD\n"
+                    f"Control interface: {server.control_url}/...\n"
+                    f"Person's user id: {person['id']}. Press Ctrl-C to stop.\n"
+                )
+                out.flush()
+                await _wait_for_stop_signal()
+        finally:
+            await client.close()
+            await stop_application(application)
+            await services.store.close()
+            await server.stop()

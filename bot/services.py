@@ -9,12 +9,16 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from knowledge.catalogue import TextCatalogue
+from storage.sealing import CoordinatorPublicKey
+from storage.store import Store
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     texts: TextCatalogue
+    store: Store
+    coordinator_public_key: CoordinatorPublicKey | None = None
 
 
 class ClgbtApplication(

@@ -27,18 +27,29 @@ async def case_document(store: Store, case: Case) -> dict[str, Any]:
         "opened_on": case.opened_on,
         "closed_on": case.closed_on,
         "answers": await store.cases.answers(case.id),
-        "events": [{"on": e.occurred_on, "kind": e.kind, "by": e.actor, "text": e.body}
-                   for e in events],
-        "referrals": [{"code": r.code, "partner": r.partner, "status": r.status,
-                       "reason": r.reason, "summary": await store.referrals.summary(r.id)}
-                      for r in referrals],
+        "events": [
+            {"on": e.occurred_on, "kind": e.kind, "by": e.actor, "text": e.body} for e in events
+        ],
+        "referrals": [
+            {
+                "code": r.code,
+                "partner": r.partner,
+                "status": r.status,
+                "reason": r.reason,
+                "summary": await store.referrals.summary(r.id),
+            }
+            for r in referrals
+        ],
     }
 
 
 async def seal_case(store: Store, case: Case, public_key: CoordinatorPublicKey) -> None:
     document = await case_document(store, case)
-    sealed = seal(public_key, case.code,
-                  json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    sealed = seal(
+        public_key,
+        case.code,
+        json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8"),
+    )
     async with store.db.transaction() as tx:
         await store.archives.add(case.code, case.person_id, sealed, tx)
         await store.cases.delete(case.id, tx)

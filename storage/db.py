@@ -46,13 +46,26 @@ def inspect_existing(path: Path) -> tuple[list[str], dict[int, bytes]]:
     except sqlite3.Error as exc:
         raise DatabaseError(f"{path}: cannot be opened ({exc})") from None
     try:
-        tables = {row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
-        applied = [row[0] for row in connection.execute(
-            "SELECT name FROM schema_migrations ORDER BY name")] \
-            if "schema_migrations" in tables else []
-        checks = {int(row[0]): bytes(row[1]) for row in connection.execute(
-            "SELECT key_id, check_value FROM key_checks")} if "key_checks" in tables else {}
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        applied = (
+            [
+                row[0]
+                for row in connection.execute("SELECT name FROM schema_migrations ORDER BY name")
+            ]
+            if "schema_migrations" in tables
+            else []
+        )
+        checks = (
+            {
+                int(row[0]): bytes(row[1])
+                for row in connection.execute("SELECT key_id, check_value FROM key_checks")
+            }
+            if "key_checks" in tables
+            else {}
+        )
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(f"{path}: is not a clgbt database ({exc})") from None
     finally:
@@ -90,8 +103,9 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path, keyring: Keyring,
-                   migrations: Sequence[Migration] = MIGRATIONS) -> Database:
+    async def open(
+        cls, path: Path, keyring: Keyring, migrations: Sequence[Migration] = MIGRATIONS
+    ) -> Database:
         applied, checks = inspect_existing(path)
         known = {m.name for m in migrations}
         unknown = sorted(set(applied) - known)
@@ -106,9 +120,13 @@ class Database:
         connection.row_factory = sqlite3.Row
         database = cls(connection, path)
         try:
-            for pragma in ("journal_mode = WAL", "foreign_keys = ON",
-                           f"busy_timeout = {BUSY_TIMEOUT_MS}", "secure_delete = ON",
-                           "synchronous = FULL"):
+            for pragma in (
+                "journal_mode = WAL",
+                "foreign_keys = ON",
+                f"busy_timeout = {BUSY_TIMEOUT_MS}",
+                "secure_delete = ON",
+                "synchronous = FULL",
+            ):
                 await connection.execute(f"PRAGMA {pragma}")
             await database.migrate(migrations)
             await database.ensure_key_checks(keyring)
@@ -170,8 +188,9 @@ class Database:
             async with self.transaction() as tx:
                 for statement in migration.statements:
                     await tx.execute(statement)
-                await tx.execute("INSERT INTO schema_migrations (name) VALUES (?)",
-                                 (migration.name,))
+                await tx.execute(
+                    "INSERT INTO schema_migrations (name) VALUES (?)", (migration.name,)
+                )
             applied.append(migration.name)
         return applied
 
@@ -181,11 +200,13 @@ class Database:
         for key_id in keyring.ids:
             if key_id in present:
                 continue
-            value = cipher.encrypt("key_checks", "check_value", str(key_id),
-                                   KEY_CHECK_PLAINTEXT, key_id=key_id)
+            value = cipher.encrypt(
+                "key_checks", "check_value", str(key_id), KEY_CHECK_PLAINTEXT, key_id=key_id
+            )
             async with self.transaction() as tx:
-                await tx.execute("INSERT INTO key_checks (key_id, check_value) VALUES (?, ?)",
-                                 (key_id, value))
+                await tx.execute(
+                    "INSERT INTO key_checks (key_id, check_value) VALUES (?, ?)", (key_id, value)
+                )
 
     async def forget_key_check(self, key_id: int) -> None:
         async with self.transaction() as tx:

@@ -24,8 +24,14 @@ class DecryptionError(ValueError):
 
 
 def _aad(version: int, table: str, column: str, row_id: str, key_id: int) -> bytes:
-    parts = [b"clgbt-field", bytes([version]), table.encode(), column.encode(),
-             row_id.encode(), struct.pack(">H", key_id)]
+    parts = [
+        b"clgbt-field",
+        bytes([version]),
+        table.encode(),
+        column.encode(),
+        row_id.encode(),
+        struct.pack(">H", key_id),
+    ]
     return b"".join(struct.pack(">I", len(part)) + part for part in parts)
 
 
@@ -42,24 +48,33 @@ class FieldCipher:
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
 
-    def encrypt(self, table: str, column: str, row_id: str, value: str | bytes,
-                *, key_id: int | None = None) -> bytes:
+    def encrypt(
+        self,
+        table: str,
+        column: str,
+        row_id: str,
+        value: str | bytes,
+        *,
+        key_id: int | None = None,
+    ) -> bytes:
         """Encrypt under the primary key (or ``key_id``, for key check values)."""
         plaintext = value.encode("utf-8") if isinstance(value, str) else value
         key_id = self.keyring.primary_id if key_id is None else key_id
         nonce = secrets.token_bytes(NONCE_BYTES)
         key = self.keyring.subkey(key_id, Purpose.FIELDS)
-        sealed = aes_gcm_encrypt(key, nonce, plaintext,
-                                 _aad(VERSION, table, column, row_id, key_id))
+        sealed = aes_gcm_encrypt(
+            key, nonce, plaintext, _aad(VERSION, table, column, row_id, key_id)
+        )
         return _HEADER.pack(VERSION, key_id) + nonce + sealed
 
     def decrypt(self, table: str, column: str, row_id: str, blob: bytes) -> bytes:
         key_id = key_id_of(blob)
         key = self.keyring.subkey(key_id, Purpose.FIELDS)
-        nonce = blob[_HEADER.size:HEADER_BYTES]
+        nonce = blob[_HEADER.size : HEADER_BYTES]
         try:
-            return aes_gcm_decrypt(key, nonce, blob[HEADER_BYTES:],
-                                   _aad(VERSION, table, column, row_id, key_id))
+            return aes_gcm_decrypt(
+                key, nonce, blob[HEADER_BYTES:], _aad(VERSION, table, column, row_id, key_id)
+            )
         except AuthenticationError:
             raise DecryptionError(
                 f"{table}.{column}: the value does not open (tampered, truncated, moved from "

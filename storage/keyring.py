@@ -96,8 +96,9 @@ class Keyring:
             "# without it no record in the database can be read. The highest id is primary.",
             "[keys]",
         ]
-        lines += [f'{key_id} = "{base64.b64encode(self.keys[key_id]).decode()}"'
-                  for key_id in self.ids]
+        lines += [
+            f'{key_id} = "{base64.b64encode(self.keys[key_id]).decode()}"' for key_id in self.ids
+        ]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -126,7 +127,9 @@ class Keyring:
         for part in value.split(","):
             raw_id, _, encoded = part.strip().partition(":")
             if not raw_id.isdigit():
-                raise KeyringError(f"{MASTER_KEY_ENV}: expected ID:BASE64 pairs separated by commas")
+                raise KeyringError(
+                    f"{MASTER_KEY_ENV}: expected ID:BASE64 pairs separated by commas"
+                )
             keys[int(raw_id)] = _decode_key(encoded, f"{MASTER_KEY_ENV} key {raw_id}")
         return cls(keys)
 
@@ -186,4 +189,4 @@ def replace_key_file(key_file: Path, keyring: Keyring) -> None:
         handle.write(keyring.to_text())
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, key_file)
+    temporary.replace(key_file)

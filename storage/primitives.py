@@ -35,8 +35,7 @@ def aes_gcm_decrypt(key: bytes, nonce: bytes, ciphertext_and_tag: bytes, aad: by
 
 
 def hkdf_sha256(ikm: bytes, *, salt: bytes | None, info: bytes, length: int) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None,
-                info=info).derive(ikm)
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:

@@ -43,8 +43,9 @@ class PurgeReport:
         return lines
 
 
-async def purge(store: Store, policy: RetentionPolicy, today: date,
-                public_key: CoordinatorPublicKey | None) -> PurgeReport:
+async def purge(
+    store: Store, policy: RetentionPolicy, today: date, public_key: CoordinatorPublicKey | None
+) -> PurgeReport:
     """Remove what the policy says has expired on ``today``, and nothing else:
 
     - conversations (flow runs) not touched for ``idle_flow_run_days``;
@@ -58,27 +59,32 @@ async def purge(store: Store, policy: RetentionPolicy, today: date,
     closed_cutoff = (today - timedelta(days=policy.closed_case_days)).isoformat()
     audit_cutoff = datetime.combine(today - timedelta(days=policy.audit_days), time()).isoformat()
 
-    expired = [c for c in await store.cases.by_status("closed")
-               if c.closed_on is not None and c.closed_on < closed_cutoff]
+    expired = [
+        c
+        for c in await store.cases.by_status("closed")
+        if c.closed_on is not None and c.closed_on < closed_cutoff
+    ]
     sealed = 0
     if public_key is not None:
         for case in expired:
             await seal_case(store, case, public_key)
             sealed += 1
     async with store.db.transaction() as tx:
-        flow_runs = await tx.execute("DELETE FROM flow_runs WHERE updated_on < ?",
-                                     (idle_cutoff,))
+        flow_runs = await tx.execute("DELETE FROM flow_runs WHERE updated_on < ?", (idle_cutoff,))
         audit = await tx.execute("DELETE FROM audit_log WHERE at < ?", (audit_cutoff,))
         actions = await tx.execute(
             "DELETE FROM scheduled_actions WHERE done_at IS NOT NULL AND done_at < ?",
-            (idle_cutoff,))
+            (idle_cutoff,),
+        )
         people = await tx.execute(
             "DELETE FROM people WHERE last_seen_on < ? "
             "AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.person_id = people.id) "
             "AND NOT EXISTS (SELECT 1 FROM sealed_archives a WHERE a.person_id = people.id) "
             "AND NOT EXISTS (SELECT 1 FROM flow_runs f WHERE f.person_id = people.id) "
             "AND NOT EXISTS (SELECT 1 FROM scheduled_actions s WHERE s.person_id = people.id "
-            "AND s.done_at IS NULL)", (idle_cutoff,))
+            "AND s.done_at IS NULL)",
+            (idle_cutoff,),
+        )
         report = PurgeReport(
             flow_runs=flow_runs.rowcount,
             cases_sealed=sealed,

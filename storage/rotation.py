@@ -30,11 +30,14 @@ async def rows_on_other_keys(store: Store) -> dict[str, int]:
     for table, column in ENCRYPTED_COLUMNS:
         row = await store.db.fetchone(
             f"SELECT count(*) AS n FROM {table} WHERE {column} IS NOT NULL "  # noqa: S608 - names from a constant
-            f"AND substr({column}, 2, 2) != ?", (primary,))
+            f"AND substr({column}, 2, 2) != ?",
+            (primary,),
+        )
         if row and row["n"]:
             counts[f"{table}.{column}"] = int(row["n"])
-    row = await store.db.fetchone("SELECT count(*) AS n FROM people WHERE pseudonym_key_id != ?",
-                                  (store.keyring.primary_id,))
+    row = await store.db.fetchone(
+        "SELECT count(*) AS n FROM people WHERE pseudonym_key_id != ?", (store.keyring.primary_id,)
+    )
     if row and row["n"]:
         counts["people.pseudonym"] = int(row["n"])
     return counts
@@ -46,16 +49,22 @@ async def rows_on_key(store: Store, key_id: int) -> int:
     for table, column in ENCRYPTED_COLUMNS:
         row = await store.db.fetchone(
             f"SELECT count(*) AS n FROM {table} WHERE substr({column}, 2, 2) = ?",  # noqa: S608 - names from a constant
-            (marker,))
+            (marker,),
+        )
         total += int(row["n"]) if row else 0
-    row = await store.db.fetchone("SELECT count(*) AS n FROM people WHERE pseudonym_key_id = ?",
-                                  (key_id,))
+    row = await store.db.fetchone(
+        "SELECT count(*) AS n FROM people WHERE pseudonym_key_id = ?", (key_id,)
+    )
     return total + (int(row["n"]) if row else 0)
 
 
-async def reencrypt(store: Store, *, batch: int = BATCH,
-                    on_batch: Callable[[str, int], None] | None = None,
-                    max_batches: int | None = None) -> RotationReport:
+async def reencrypt(
+    store: Store,
+    *,
+    batch: int = BATCH,
+    on_batch: Callable[[str, int], None] | None = None,
+    max_batches: int | None = None,
+) -> RotationReport:
     """Move every value to the primary key. ``max_batches`` stops early (to test resuming)."""
     primary_id = store.keyring.primary_id
     primary = struct.pack(">H", primary_id)
@@ -68,7 +77,8 @@ async def reencrypt(store: Store, *, batch: int = BATCH,
                 cursor = await tx.execute(
                     f"SELECT id, {column} AS value FROM {table} "  # noqa: S608 - names from a constant
                     f"WHERE {column} IS NOT NULL AND substr({column}, 2, 2) != ? LIMIT ?",
-                    (primary, batch))
+                    (primary, batch),
+                )
                 rows = list(await cursor.fetchall())
                 await cursor.close()
                 for row in rows:
@@ -78,7 +88,8 @@ async def reencrypt(store: Store, *, batch: int = BATCH,
                     plain = store.cipher.decrypt(table, column, row["id"], value)
                     await tx.execute(
                         f"UPDATE {table} SET {column} = ? WHERE id = ?",  # noqa: S608 - constant names
-                        (store.cipher.encrypt(table, column, row["id"], plain), row["id"]))
+                        (store.cipher.encrypt(table, column, row["id"], plain), row["id"]),
+                    )
             if not rows:
                 break
             batches += 1
@@ -89,17 +100,22 @@ async def reencrypt(store: Store, *, batch: int = BATCH,
         async with store.db.transaction() as tx:
             cursor = await tx.execute(
                 "SELECT id, chat_id FROM people WHERE pseudonym_key_id != ? LIMIT ?",
-                (primary_id, batch))
+                (primary_id, batch),
+            )
             rows = list(await cursor.fetchall())
             await cursor.close()
             for row in rows:
                 # A person is only ever created from their private chat, whose id is their
                 # Telegram user id: the pseudonym can be recomputed without storing the id.
-                user_id = int(store.cipher.decrypt_text("people", "chat_id", row["id"],
-                                                        bytes(row["chat_id"])))
+                user_id = int(
+                    store.cipher.decrypt_text(
+                        "people", "chat_id", row["id"], bytes(row["chat_id"])
+                    )
+                )
                 await tx.execute(
                     "UPDATE people SET pseudonym = ?, pseudonym_key_id = ? WHERE id = ?",
-                    (store.pseudonyms.pseudonym(user_id, primary_id), primary_id, row["id"]))
+                    (store.pseudonyms.pseudonym(user_id, primary_id), primary_id, row["id"]),
+                )
         if not rows:
             break
         batches += 1

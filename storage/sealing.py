@@ -81,9 +81,11 @@ class CoordinatorPrivateKey:
 
     def public_key(self) -> CoordinatorPublicKey:
         return CoordinatorPublicKey(
-            mlkem.MLKEM768PrivateKey.from_seed_bytes(self.mlkem_seed).public_key()
+            mlkem.MLKEM768PrivateKey.from_seed_bytes(self.mlkem_seed)
+            .public_key()
             .public_bytes_raw(),
-            x25519.X25519PrivateKey.from_private_bytes(self.x25519).public_key()
+            x25519.X25519PrivateKey.from_private_bytes(self.x25519)
+            .public_key()
             .public_bytes_raw(),
         )
 
@@ -95,8 +97,9 @@ class CoordinatorPrivateKey:
         salt = secrets.token_bytes(16)
         nonce = secrets.token_bytes(12)
         key = Scrypt(salt=salt, length=32, n=scrypt_n, r=8, p=1).derive(passphrase.encode())
-        sealed = aes_gcm_encrypt(key, nonce, self.mlkem_seed + self.x25519,
-                                 PRIVATE_FORMAT.encode())
+        sealed = aes_gcm_encrypt(
+            key, nonce, self.mlkem_seed + self.x25519, PRIVATE_FORMAT.encode()
+        )
         b64 = base64.b64encode
         return (
             "# clgbt coordinators' PRIVATE key. Keep it offline, never on the server.\n"
@@ -106,8 +109,9 @@ class CoordinatorPrivateKey:
         )
 
     @classmethod
-    def from_protected_text(cls, text: str, passphrase: str,
-                            source: str = "private key") -> CoordinatorPrivateKey:
+    def from_protected_text(
+        cls, text: str, passphrase: str, source: str = "private key"
+    ) -> CoordinatorPrivateKey:
         try:
             document = tomllib.loads(text)
             if document.get("format") != PRIVATE_FORMAT:

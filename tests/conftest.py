@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 
 from bot.app import build_application
-from bot.config import SendingSettings, Settings
-from bot.runner import make_services, start_polling, stop_polling
+from bot.config import PathSettings, SendingSettings, Settings
+from bot.runner import open_services, start_polling, stop_application
 from bot.services import ClgbtApplication
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from sandbox.state import TelegramState
+from storage.keyring import create_key_file
 
 TEST_TOKEN = "123456789:TEST-token-for-the-sandbox-emulator_x"
 FAST_SENDING = SendingSettings(
@@ -46,8 +48,15 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return replace(Settings(), sending=FAST_SENDING)
+def settings(tmp_path: Path) -> Settings:
+    paths = PathSettings(database=tmp_path / "clgbt.sqlite3", key_file=tmp_path / "master.key")
+    return replace(Settings(), sending=FAST_SENDING, paths=paths)
+
+
+@pytest.fixture
+def master_key(settings: Settings) -> Path:
+    create_key_file(settings.paths.key_file)
+    return settings.paths.key_file
 
 
 @dataclass
@@ -61,12 +70,14 @@ class RunningBot:
 
 
 @pytest.fixture
-async def running_bot(emulator: Emulator, settings: Settings) -> AsyncIterator[RunningBot]:
-    application = build_application(
-        make_services(settings), token=TEST_TOKEN, base_url=emulator.server.base_url
-    )
+async def running_bot(
+    emulator: Emulator, settings: Settings, master_key: Path
+) -> AsyncIterator[RunningBot]:
+    services = await open_services(settings, {})
+    application = build_application(services, token=TEST_TOKEN, base_url=emulator.server.base_url)
     await start_polling(application)
     try:
         yield RunningBot(emulator, application)
     finally:
-        await stop_polling(application)
+        await stop_application(application)
+        await services.store.close()

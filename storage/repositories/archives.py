@@ -19,23 +19,31 @@ class SealedArchive:
 class ArchiveRepository(Repository):
     table = "sealed_archives"
 
-    async def add(self, case_code: str, person_id: str | None, sealed: bytes,
-                  tx: Tx | None = None) -> SealedArchive:
+    async def add(
+        self, case_code: str, person_id: str | None, sealed: bytes, tx: Tx | None = None
+    ) -> SealedArchive:
         archive = SealedArchive(new_row_id(), case_code, self.today().isoformat(), sealed)
         async with self.write(tx) as w:
             await w.execute(
                 "INSERT INTO sealed_archives (id, case_code, person_id, sealed_on, sealed) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (archive.id, case_code, person_id, archive.sealed_on, sealed))
+                (archive.id, case_code, person_id, archive.sealed_on, sealed),
+            )
         return archive
 
     async def all(self) -> list[SealedArchive]:
         rows = await self.fetch("SELECT * FROM sealed_archives ORDER BY sealed_on, case_code")
-        return [SealedArchive(r["id"], r["case_code"], r["sealed_on"], bytes(r["sealed"]))
-                for r in rows]
+        return [
+            SealedArchive(r["id"], r["case_code"], r["sealed_on"], bytes(r["sealed"]))
+            for r in rows
+        ]
 
     async def get(self, case_code: str) -> SealedArchive | None:
-        row = await self.fetch_one("SELECT * FROM sealed_archives WHERE case_code = ?",
-                                   (case_code,))
-        return None if row is None else SealedArchive(row["id"], row["case_code"],
-                                                      row["sealed_on"], bytes(row["sealed"]))
+        row = await self.fetch_one(
+            "SELECT * FROM sealed_archives WHERE case_code = ?", (case_code,)
+        )
+        return (
+            None
+            if row is None
+            else SealedArchive(row["id"], row["case_code"], row["sealed_on"], bytes(row["sealed"]))
+        )

@@ -20,17 +20,21 @@ class AuditEntry:
 class AuditRepository(Repository):
     table = "audit_log"
 
-    async def record(self, actor: str, action: str, target: str | None = None,
-                     tx: Tx | None = None) -> AuditEntry:
-        entry = AuditEntry(new_row_id(), self.clock().isoformat(timespec="seconds"), actor,
-                           action, target)
+    async def record(
+        self, actor: str, action: str, target: str | None = None, tx: Tx | None = None
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            new_row_id(), self.clock().isoformat(timespec="seconds"), actor, action, target
+        )
         async with self.write(tx) as w:
             await w.execute(
                 "INSERT INTO audit_log (id, at, actor, action, target) VALUES (?, ?, ?, ?, ?)",
-                (entry.id, entry.at, entry.actor, entry.action, entry.target))
+                (entry.id, entry.at, entry.actor, entry.action, entry.target),
+            )
         return entry
 
     async def recent(self, limit: int = 20) -> list[AuditEntry]:
-        rows = await self.fetch("SELECT * FROM audit_log ORDER BY at DESC, rowid DESC LIMIT ?",
-                                (limit,))
+        rows = await self.fetch(
+            "SELECT * FROM audit_log ORDER BY at DESC, rowid DESC LIMIT ?", (limit,)
+        )
         return [AuditEntry(r["id"], r["at"], r["actor"], r["action"], r["target"]) for r in rows]

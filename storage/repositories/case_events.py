@@ -21,25 +21,40 @@ class CaseEvent:
 class CaseEventRepository(Repository):
     table = "case_events"
 
-    async def add(self, case_id: str, kind: str, actor: str, body: str | None = None,
-                  tx: Tx | None = None) -> CaseEvent:
+    async def add(
+        self, case_id: str, kind: str, actor: str, body: str | None = None, tx: Tx | None = None
+    ) -> CaseEvent:
         row_id = new_row_id()
         today = self.today().isoformat()
         async with self.write(tx) as w:
             await w.execute(
                 "INSERT INTO case_events (id, case_id, kind, actor, occurred_on, body) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (row_id, case_id, kind, actor, today,
-                 None if body is None else self.seal("body", row_id, body)),
+                (
+                    row_id,
+                    case_id,
+                    kind,
+                    actor,
+                    today,
+                    None if body is None else self.seal("body", row_id, body),
+                ),
             )
         return CaseEvent(row_id, case_id, kind, actor, today, body)
 
     async def for_case(self, case_id: str, tx: Tx | None = None) -> list[CaseEvent]:
         rows = await self.fetch(
             "SELECT * FROM case_events WHERE case_id = ? ORDER BY occurred_on, rowid",
-            (case_id,), tx)
+            (case_id,),
+            tx,
+        )
         return [
-            CaseEvent(r["id"], r["case_id"], r["kind"], r["actor"], r["occurred_on"],
-                      None if r["body"] is None else self.open_text("body", r["id"], r["body"]))
+            CaseEvent(
+                r["id"],
+                r["case_id"],
+                r["kind"],
+                r["actor"],
+                r["occurred_on"],
+                None if r["body"] is None else self.open_text("body", r["id"], r["body"]),
+            )
             for r in rows
         ]

@@ -34,11 +34,20 @@ class Case:
 
 def _case(row: Row) -> Case:
     return Case(
-        id=row["id"], code=row["code"], person_id=row["person_id"], status=row["status"],
-        category=row["category"], province=row["province"], perpetrator=row["perpetrator"],
-        incident_month=row["incident_month"], urgent=bool(row["urgent"]),
-        outcome=row["outcome"], assigned_alias=row["assigned_alias"],
-        topic_id=row["topic_id"], opened_on=row["opened_on"], closed_on=row["closed_on"],
+        id=row["id"],
+        code=row["code"],
+        person_id=row["person_id"],
+        status=row["status"],
+        category=row["category"],
+        province=row["province"],
+        perpetrator=row["perpetrator"],
+        incident_month=row["incident_month"],
+        urgent=bool(row["urgent"]),
+        outcome=row["outcome"],
+        assigned_alias=row["assigned_alias"],
+        topic_id=row["topic_id"],
+        opened_on=row["opened_on"],
+        closed_on=row["closed_on"],
     )
 
 
@@ -75,9 +84,20 @@ class CaseRepository(Repository):
                         "INSERT INTO cases (id, code, person_id, status, category, province, "
                         "perpetrator, incident_month, urgent, opened_on, answers, statistics_id)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (row_id, code, person_id, status, category, province, perpetrator,
-                         incident_month, int(urgent), today,
-                         self.seal_json("answers", row_id, answers), statistics_id),
+                        (
+                            row_id,
+                            code,
+                            person_id,
+                            status,
+                            category,
+                            province,
+                            perpetrator,
+                            incident_month,
+                            int(urgent),
+                            today,
+                            self.seal_json("answers", row_id, answers),
+                            statistics_id,
+                        ),
                     )
                 except sqlite3.IntegrityError as exc:
                     if "cases.code" in str(exc):
@@ -86,8 +106,22 @@ class CaseRepository(Repository):
                 break
             else:  # pragma: no cover - 10 collisions in a 40-bit space
                 raise RuntimeError("could not allocate a unique case code")
-        return Case(row_id, code, person_id, status, category, province, perpetrator,
-                    incident_month, urgent, None, None, None, today, None)
+        return Case(
+            row_id,
+            code,
+            person_id,
+            status,
+            category,
+            province,
+            perpetrator,
+            incident_month,
+            urgent,
+            None,
+            None,
+            None,
+            today,
+            None,
+        )
 
     async def get(self, case_id: str, tx: Tx | None = None) -> Case | None:
         row = await self.fetch_one("SELECT * FROM cases WHERE id = ?", (case_id,), tx)
@@ -104,7 +138,10 @@ class CaseRepository(Repository):
     async def open_for_person(self, person_id: str, tx: Tx | None = None) -> Case | None:
         row = await self.fetch_one(
             "SELECT * FROM cases WHERE person_id = ? AND status != 'closed' "
-            "ORDER BY opened_on DESC LIMIT 1", (person_id,), tx)
+            "ORDER BY opened_on DESC LIMIT 1",
+            (person_id,),
+            tx,
+        )
         return None if row is None else _case(row)
 
     async def for_person(self, person_id: str, tx: Tx | None = None) -> list[Case]:
@@ -116,7 +153,9 @@ class CaseRepository(Repository):
         marks = ",".join("?" * len(wanted))
         rows = await self.fetch(
             f"SELECT * FROM cases WHERE status IN ({marks}) "  # noqa: S608 - placeholders only
-            "ORDER BY urgent DESC, opened_on, code", wanted)
+            "ORDER BY urgent DESC, opened_on, code",
+            wanted,
+        )
         return [_case(r) for r in rows]
 
     async def answers(self, case_id: str, tx: Tx | None = None) -> dict[str, Any]:
@@ -126,16 +165,29 @@ class CaseRepository(Repository):
         value: dict[str, Any] = self.open_json("answers", case_id, row["answers"]) or {}
         return value
 
-    async def set_answers(self, case_id: str, answers: dict[str, Any],
-                          tx: Tx | None = None) -> None:
+    async def set_answers(
+        self, case_id: str, answers: dict[str, Any], tx: Tx | None = None
+    ) -> None:
         async with self.write(tx) as w:
-            await w.execute("UPDATE cases SET answers = ? WHERE id = ?",
-                            (self.seal_json("answers", case_id, answers), case_id))
+            await w.execute(
+                "UPDATE cases SET answers = ? WHERE id = ?",
+                (self.seal_json("answers", case_id, answers), case_id),
+            )
 
     async def update(self, case_id: str, tx: Tx | None = None, **fields: Any) -> None:
         """Set clear columns: status, urgent, assigned_alias, topic_id, outcome, closed_on."""
-        allowed = {"status", "urgent", "assigned_alias", "topic_id", "outcome", "closed_on",
-                   "category", "province", "perpetrator", "incident_month"}
+        allowed = {
+            "status",
+            "urgent",
+            "assigned_alias",
+            "topic_id",
+            "outcome",
+            "closed_on",
+            "category",
+            "province",
+            "perpetrator",
+            "incident_month",
+        }
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
@@ -143,21 +195,27 @@ class CaseRepository(Repository):
             raise ValueError(f"unknown case status {fields['status']!r}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
         async with self.write(tx) as w:
-            await w.execute(f"UPDATE cases SET {assignments} WHERE id = ?",  # noqa: S608 - names are whitelisted
-                            (*fields.values(), case_id))
-            statistics = {k: v for k, v in fields.items()
-                          if k in ("category", "province", "perpetrator", "incident_month",
-                                   "outcome")}
+            await w.execute(
+                f"UPDATE cases SET {assignments} WHERE id = ?",  # noqa: S608 - names are whitelisted
+                (*fields.values(), case_id),
+            )
+            statistics = {
+                k: v
+                for k, v in fields.items()
+                if k in ("category", "province", "perpetrator", "incident_month", "outcome")
+            }
             if statistics:
                 sets = ", ".join(f"{name} = ?" for name in statistics)
                 await w.execute(
                     f"UPDATE case_statistics SET {sets} WHERE id = "  # noqa: S608 - whitelisted
                     "(SELECT statistics_id FROM cases WHERE id = ?)",
-                    (*statistics.values(), case_id))
+                    (*statistics.values(), case_id),
+                )
 
     async def close(self, case_id: str, outcome: str | None, tx: Tx | None = None) -> None:
-        await self.update(case_id, tx, status="closed", outcome=outcome,
-                          closed_on=self.today().isoformat())
+        await self.update(
+            case_id, tx, status="closed", outcome=outcome, closed_on=self.today().isoformat()
+        )
 
     async def delete(self, case_id: str, tx: Tx | None = None) -> None:
         async with self.write(tx) as w:

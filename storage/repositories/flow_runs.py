@@ -12,8 +12,9 @@ class FlowRunRepository(Repository):
     table = "flow_runs"
 
     async def load(self, person_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
-        row = await self.fetch_one("SELECT id, state FROM flow_runs WHERE person_id = ?",
-                                   (person_id,), tx)
+        row = await self.fetch_one(
+            "SELECT id, state FROM flow_runs WHERE person_id = ?", (person_id,), tx
+        )
         if row is None:
             return None
         state: dict[str, Any] = self.open_json("state", row["id"], row["state"])
@@ -21,8 +22,9 @@ class FlowRunRepository(Repository):
 
     async def save(self, person_id: str, state: dict[str, Any], tx: Tx | None = None) -> None:
         async with self.write(tx) as w:
-            row = await self.fetch_one("SELECT id FROM flow_runs WHERE person_id = ?",
-                                       (person_id,), w)
+            row = await self.fetch_one(
+                "SELECT id FROM flow_runs WHERE person_id = ?", (person_id,), w
+            )
             today = self.today().isoformat()
             if row is None:
                 row_id = new_row_id()

@@ -25,8 +25,13 @@ class Person:
 class PeopleRepository(Repository):
     table = "people"
 
-    def __init__(self, db: Database, cipher: FieldCipher, pseudonymizer: Pseudonymizer,
-                 clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        db: Database,
+        cipher: FieldCipher,
+        pseudonymizer: Pseudonymizer,
+        clock: Clock = utc_now,
+    ) -> None:
         super().__init__(db, cipher, clock)
         self.pseudonymizer = pseudonymizer
 
@@ -44,8 +49,11 @@ class PeopleRepository(Repository):
     async def find(self, user_id: int, tx: Tx | None = None) -> Person | None:
         candidates = list(self.pseudonymizer.candidates(user_id).values())
         marks = ",".join("?" * len(candidates))
-        row = await self.fetch_one(f"SELECT * FROM people WHERE pseudonym IN ({marks})",  # noqa: S608 - only placeholders are interpolated
-                                   candidates, tx)
+        row = await self.fetch_one(
+            f"SELECT * FROM people WHERE pseudonym IN ({marks})",  # noqa: S608 - only placeholders are interpolated
+            candidates,
+            tx,
+        )
         return None if row is None else self._person(row)
 
     async def find_by_pseudonym(self, pseudonym: str, tx: Tx | None = None) -> Person | None:
@@ -56,16 +64,18 @@ class PeopleRepository(Repository):
         row = await self.fetch_one("SELECT * FROM people WHERE id = ?", (person_id,), tx)
         return None if row is None else self._person(row)
 
-    async def get_or_create(self, user_id: int, chat_id: int, *, language: str = "km",
-                            tx: Tx | None = None) -> tuple[Person, bool]:
+    async def get_or_create(
+        self, user_id: int, chat_id: int, *, language: str = "km", tx: Tx | None = None
+    ) -> tuple[Person, bool]:
         """The person behind ``user_id``, created on first contact; ``True`` if new."""
         async with self.write(tx) as w:
             existing = await self.find(user_id, w)
             today = self.today().isoformat()
             if existing is not None:
                 if existing.last_seen_on != today:
-                    await w.execute("UPDATE people SET last_seen_on = ? WHERE id = ?",
-                                    (today, existing.id))
+                    await w.execute(
+                        "UPDATE people SET last_seen_on = ? WHERE id = ?", (today, existing.id)
+                    )
                 return existing, False
             row_id = new_row_id()
             key_id = self.pseudonymizer.keyring.primary_id
@@ -73,8 +83,16 @@ class PeopleRepository(Repository):
             await w.execute(
                 "INSERT INTO people (id, pseudonym, pseudonym_key_id, chat_id, language, "
                 "consents, created_on, last_seen_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (row_id, pseudonym, key_id, self.seal("chat_id", row_id, str(chat_id)),
-                 language, self.seal_json("consents", row_id, {}), today, today),
+                (
+                    row_id,
+                    pseudonym,
+                    key_id,
+                    self.seal("chat_id", row_id, str(chat_id)),
+                    language,
+                    self.seal_json("consents", row_id, {}),
+                    today,
+                    today,
+                ),
             )
             return Person(row_id, pseudonym, chat_id, language, {}, today, today), True
 
@@ -82,11 +100,14 @@ class PeopleRepository(Repository):
         async with self.write(tx) as w:
             await w.execute("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
 
-    async def set_consents(self, person_id: str, consents: dict[str, bool],
-                           tx: Tx | None = None) -> None:
+    async def set_consents(
+        self, person_id: str, consents: dict[str, bool], tx: Tx | None = None
+    ) -> None:
         async with self.write(tx) as w:
-            await w.execute("UPDATE people SET consents = ? WHERE id = ?",
-                            (self.seal_json("consents", person_id, consents), person_id))
+            await w.execute(
+                "UPDATE people SET consents = ? WHERE id = ?",
+                (self.seal_json("consents", person_id, consents), person_id),
+            )
 
     async def count(self) -> int:
         row = await self.fetch_one("SELECT count(*) AS n FROM people")

@@ -26,15 +26,24 @@ class Referral:
 
 
 def _referral(row: Row) -> Referral:
-    return Referral(row["id"], row["code"], row["case_id"], row["partner"], row["status"],
-                    row["reason"], row["created_on"], row["updated_on"])
+    return Referral(
+        row["id"],
+        row["code"],
+        row["case_id"],
+        row["partner"],
+        row["status"],
+        row["reason"],
+        row["created_on"],
+        row["updated_on"],
+    )
 
 
 class ReferralRepository(Repository):
     table = "referrals"
 
-    async def create(self, case_id: str, partner: str, summary: dict[str, Any],
-                     tx: Tx | None = None) -> Referral:
+    async def create(
+        self, case_id: str, partner: str, summary: dict[str, Any], tx: Tx | None = None
+    ) -> Referral:
         today = self.today().isoformat()
         async with self.write(tx) as w:
             for _ in range(10):
@@ -43,8 +52,15 @@ class ReferralRepository(Repository):
                     await w.execute(
                         "INSERT INTO referrals (id, code, case_id, partner, status, summary, "
                         "created_on, updated_on) VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?)",
-                        (row_id, code, case_id, partner,
-                         self.seal_json("summary", row_id, summary), today, today),
+                        (
+                            row_id,
+                            code,
+                            case_id,
+                            partner,
+                            self.seal_json("summary", row_id, summary),
+                            today,
+                            today,
+                        ),
                     )
                 except sqlite3.IntegrityError as exc:
                     if "referrals.code" in str(exc):
@@ -58,25 +74,29 @@ class ReferralRepository(Repository):
         return None if row is None else _referral(row)
 
     async def summary(self, referral_id: str, tx: Tx | None = None) -> dict[str, Any]:
-        row = await self.fetch_one("SELECT summary FROM referrals WHERE id = ?",
-                                   (referral_id,), tx)
+        row = await self.fetch_one(
+            "SELECT summary FROM referrals WHERE id = ?", (referral_id,), tx
+        )
         if row is None:
             raise KeyError(referral_id)
         value: dict[str, Any] = self.open_json("summary", referral_id, row["summary"]) or {}
         return value
 
-    async def set_status(self, referral_id: str, status: str, reason: str | None = None,
-                         tx: Tx | None = None) -> None:
+    async def set_status(
+        self, referral_id: str, status: str, reason: str | None = None, tx: Tx | None = None
+    ) -> None:
         if status not in STATES:
             raise ValueError(f"unknown referral state {status!r}")
         async with self.write(tx) as w:
             await w.execute(
                 "UPDATE referrals SET status = ?, reason = ?, updated_on = ? WHERE id = ?",
-                (status, reason, self.today().isoformat(), referral_id))
+                (status, reason, self.today().isoformat(), referral_id),
+            )
 
     async def for_case(self, case_id: str, tx: Tx | None = None) -> list[Referral]:
-        rows = await self.fetch("SELECT * FROM referrals WHERE case_id = ? ORDER BY created_on",
-                                (case_id,), tx)
+        rows = await self.fetch(
+            "SELECT * FROM referrals WHERE case_id = ? ORDER BY created_on", (case_id,), tx
+        )
         return [_referral(r) for r in rows]
 
     async def by_status(self, *statuses: str) -> list[Referral]:
@@ -84,5 +104,7 @@ class ReferralRepository(Repository):
         marks = ",".join("?" * len(wanted))
         rows = await self.fetch(
             f"SELECT * FROM referrals WHERE status IN ({marks}) "  # noqa: S608 - placeholders
-            "ORDER BY updated_on", wanted)
+            "ORDER BY updated_on",
+            wanted,
+        )
         return [_referral(r) for r in rows]

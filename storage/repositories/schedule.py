@@ -26,13 +26,25 @@ class ScheduleRepository(Repository):
     table = "scheduled_actions"
 
     def _action(self, row: Row) -> ScheduledAction:
-        return ScheduledAction(row["id"], row["kind"], datetime.fromisoformat(row["due_at"]),
-                               row["person_id"], row["case_id"],
-                               self.open_json("payload", row["id"], row["payload"]) or {})
+        return ScheduledAction(
+            row["id"],
+            row["kind"],
+            datetime.fromisoformat(row["due_at"]),
+            row["person_id"],
+            row["case_id"],
+            self.open_json("payload", row["id"], row["payload"]) or {},
+        )
 
-    async def add(self, kind: str, due_at: datetime, payload: dict[str, Any] | None = None, *,
-                  person_id: str | None = None, case_id: str | None = None,
-                  tx: Tx | None = None) -> ScheduledAction:
+    async def add(
+        self,
+        kind: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        person_id: str | None = None,
+        case_id: str | None = None,
+        tx: Tx | None = None,
+    ) -> ScheduledAction:
         if due_at.tzinfo is None:
             raise ValueError("due_at must carry a time zone")
         row_id = new_row_id()
@@ -40,29 +52,47 @@ class ScheduleRepository(Repository):
             await w.execute(
                 "INSERT INTO scheduled_actions (id, person_id, case_id, kind, due_at, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (row_id, person_id, case_id, kind, due_at.isoformat(),
-                 self.seal_json("payload", row_id, payload or {})))
+                (
+                    row_id,
+                    person_id,
+                    case_id,
+                    kind,
+                    due_at.isoformat(),
+                    self.seal_json("payload", row_id, payload or {}),
+                ),
+            )
         return ScheduledAction(row_id, kind, due_at, person_id, case_id, payload or {})
 
     async def due(self, now: datetime, kinds: tuple[str, ...] = ()) -> list[ScheduledAction]:
         rows = await self.fetch(
             "SELECT * FROM scheduled_actions WHERE done_at IS NULL AND due_at <= ? "
-            "ORDER BY due_at", (now.isoformat(),))
+            "ORDER BY due_at",
+            (now.isoformat(),),
+        )
         actions = [self._action(r) for r in rows]
         return [a for a in actions if not kinds or a.kind in kinds]
 
     async def pending(self, kind: str | None = None) -> list[ScheduledAction]:
         rows = await self.fetch(
-            "SELECT * FROM scheduled_actions WHERE done_at IS NULL ORDER BY due_at")
+            "SELECT * FROM scheduled_actions WHERE done_at IS NULL ORDER BY due_at"
+        )
         return [a for a in map(self._action, rows) if kind is None or a.kind == kind]
 
     async def mark_done(self, action_id: str, tx: Tx | None = None) -> None:
         async with self.write(tx) as w:
-            await w.execute("UPDATE scheduled_actions SET done_at = ? WHERE id = ?",
-                            (self.clock().isoformat(), action_id))
+            await w.execute(
+                "UPDATE scheduled_actions SET done_at = ? WHERE id = ?",
+                (self.clock().isoformat(), action_id),
+            )
 
-    async def cancel(self, *, person_id: str | None = None, case_id: str | None = None,
-                     kind: str | None = None, tx: Tx | None = None) -> int:
+    async def cancel(
+        self,
+        *,
+        person_id: str | None = None,
+        case_id: str | None = None,
+        kind: str | None = None,
+        tx: Tx | None = None,
+    ) -> int:
         clauses, params = ["done_at IS NULL"], []
         if person_id is not None:
             clauses.append("person_id = ?")
@@ -76,5 +106,6 @@ class ScheduleRepository(Repository):
         async with self.write(tx) as w:
             cursor = await w.execute(
                 f"DELETE FROM scheduled_actions WHERE {' AND '.join(clauses)}",  # noqa: S608 - fixed clauses
-                params)
+                params,
+            )
             return cursor.rowcount

@@ -1,0 +1,1 @@
+"""Background jobs run by PTB's JobQueue (APScheduler); their state lives in the database."""
