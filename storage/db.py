@@ -33,14 +33,27 @@ class DatabaseError(Exception):
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-    return sqlite3.connect(uri, uri=True)
+    """A connection that reads without writing. With no ``-wal`` file (the database was
+    closed cleanly) it is opened ``immutable``, which creates no ``-shm`` or ``-wal`` either."""
+    quoted = urllib.parse.quote(str(path.resolve()))
+    wal = path.with_name(path.name + "-wal")
+    immutable = "&immutable=1" if not wal.exists() else ""
+    return sqlite3.connect(f"file:{quoted}?mode=ro{immutable}", uri=True)
+
+
+def _sidecars(path: Path) -> set[Path]:
+    return {
+        p
+        for p in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+        if p.exists()
+    }
 
 
 def inspect_existing(path: Path) -> tuple[list[str], dict[int, bytes]]:
     """Applied migration names and key check values, read without writing anything."""
     if not path.exists():
         return [], {}
+    sidecars_before = _sidecars(path)
     try:
         connection = open_read_only(path)
     except sqlite3.Error as exc:
@@ -70,6 +83,9 @@ def inspect_existing(path: Path) -> tuple[list[str], dict[int, bytes]]:
         raise DatabaseError(f"{path}: is not a clgbt database ({exc})") from None
     finally:
         connection.close()
+        for created in _sidecars(path) - sidecars_before:
+            # Left by this read-only look only (another writer would have had them already).
+            created.unlink(missing_ok=True)
     return applied, checks
 
 
@@ -100,6 +116,7 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
+        self._closed = False
         self.path = path
 
     @classmethod
@@ -137,6 +154,9 @@ class Database:
 
     async def close(self) -> None:
         async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             await self._connection.close()
 

@@ -49,7 +49,11 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path, keyring: Keyring, clock: Clock = utc_now) -> Store:
-        db = await Database.open(path, keyring)
+        return cls.attach(await Database.open(path, keyring), keyring, clock)
+
+    @classmethod
+    def attach(cls, db: Database, keyring: Keyring, clock: Clock = utc_now) -> Store:
+        """Repositories over an already opened database."""
         cipher = FieldCipher(keyring)
         pseudonyms = Pseudonymizer(keyring)
         return cls(
