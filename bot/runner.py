@@ -13,7 +13,7 @@ import secrets
 import signal
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -124,6 +124,7 @@ async def run_sandbox(
     port: int = 0,
     terminal: bool = True,
     out: TextIO = sys.stdout,
+    read_line: Callable[[], str] = sys.stdin.readline,
 ) -> None:
     """Start the emulator, the real bot against it, and (optionally) the terminal chat."""
     state = TelegramState(f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(30)}")
@@ -140,7 +141,7 @@ async def run_sandbox(
             await start_polling(application)
             person = await client.add_user("Community member")
             if terminal:
-                await TerminalChat(client, int(person["id"]), out=out).run()
+                await TerminalChat(client, int(person["id"]), out=out, read_line=read_line).run()
             else:
                 out.write(
                     f"Sandbox running. Bot API: {server.base_url}<token>/METHOD\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import sqlite3
 import struct
 from datetime import UTC, datetime
