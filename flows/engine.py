@@ -1,0 +1,356 @@
+"""The flow engine: ``step(state, input) -> (new state, effects)``, pure and deterministic.
+
+The run state is a plain JSON-able dict (the bot stores it encrypted); screen tokens come from
+an injected generator, so the same inputs always give the same outputs. Button data is
+``<token>.<code>``: it is resolved against the current state, never trusted, and a token from
+an older screen answers "that menu has closed" with the current screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flows.events import (
+    ActionDone,
+    Back,
+    Button,
+    Effect,
+    Home,
+    Input,
+    Notice,
+    Perform,
+    Press,
+    Redisplay,
+    RunEnded,
+    Say,
+    Screen,
+    Start,
+    Step,
+    Unsupported,
+)
+from flows.model import (
+    AWAITED_ACTIONS,
+    FINAL_ACTIONS,
+    ActionKind,
+    Choice,
+    FlowSet,
+    InputKind,
+    Node,
+    NodeKind,
+)
+from flows.parsing import parse_month_year
+
+STATE_VERSION = 1
+MAX_HOPS = 200
+QUICK_EXIT = "x"
+BACK = "b"
+HOME = "m"
+SKIP = "s"
+MORE = "n"
+CONTINUE = "c"
+
+State = dict[str, Any]
+
+
+class FlowError(RuntimeError):
+    """The definitions loop without ever waiting for the person (caught by validation)."""
+
+
+class Engine:
+    def __init__(self, flows: FlowSet, new_token: Callable[[], str]) -> None:
+        self.flows = flows
+        self.new_token = new_token
+
+    # ------------------------------------------------------------ entry point
+    def step(self, state: State | None, event: Input) -> Step:
+        effects: list[Effect] = []
+        if isinstance(event, Start):
+            flow_id = event.flow_id or self.flows.home
+            node_id = event.node_id or self.flows.flows[flow_id].start
+            keep = {"language": state["vars"]["language"]} if state and \
+                "language" in state.get("vars", {}) else {}
+            fresh = self._blank(flow_id, node_id, keep)
+            return self._finish(self._enter(fresh, flow_id, node_id, effects), effects)
+        if isinstance(event, Press) and event.data.partition(".")[2] == QUICK_EXIT:
+            return self._quick_exit(state)
+        if state is None or not self._valid(state):
+            home = self._blank(self.flows.home, self.flows.flows[self.flows.home].start, {})
+            if isinstance(event, Press):
+                effects.append(Notice("menu_closed"))
+            return self._finish(self._enter(home, home["flow"], home["node"], effects), effects)
+        if isinstance(event, Home):
+            return self._finish(self._go_home({**state, "awaiting": None}, effects), effects)
+        if isinstance(event, Back):
+            return self._finish(self._back(state, effects), effects)
+        if isinstance(event, Redisplay):
+            if state.get("awaiting"):
+                return Step(state, ())
+            return Step(state, (self._screen(state),))
+        if isinstance(event, ActionDone):
+            return self._finish(self._action_done(state, event, effects), effects)
+        if isinstance(event, Unsupported):
+            effects.append(Notice("unsupported_input", {"kind": event.kind}))
+            return Step(state, (*effects, self._screen(state)))
+        if isinstance(event, Press):
+            return self._finish(self._press(state, event.data, effects), effects)
+        return self._finish(self._text(state, event.text, effects), effects)
+
+    # ------------------------------------------------------------ helpers
+    def _blank(self, flow_id: str, node_id: str, keep: dict[str, Any]) -> State:
+        return {"v": STATE_VERSION, "flow": flow_id, "node": node_id, "vars": dict(keep),
+                "history": [], "token": "", "page": 0, "awaiting": None, "return_to": None}
+
+    def _valid(self, state: State) -> bool:
+        flow = self.flows.flows.get(str(state.get("flow")))
+        return (state.get("v") == STATE_VERSION and flow is not None
+                and state.get("node") in flow.nodes)
+
+    def _finish(self, state: State | None, effects: list[Effect]) -> Step:
+        return Step(state, tuple(effects))
+
+    def _node(self, state: State) -> Node:
+        return self.flows.node(state["flow"], state["node"])
+
+    def _quick_exit(self, state: State | None) -> Step:
+        variables = dict(state["vars"]) if state else {}
+        return Step(None, (Perform(ActionKind.QUICK_EXIT, {}, variables), RunEnded()))
+
+    # ------------------------------------------------------------ moving
+    def _enter(self, state: State, flow_id: str, node_id: str,
+               effects: list[Effect]) -> State | None:
+        """Walk from ``node_id`` until a node waits for the person (or the run ends)."""
+        for _ in range(MAX_HOPS):
+            node = self.flows.node(flow_id, node_id)
+            variables = state["vars"]
+            if node.kind is NodeKind.MESSAGE:
+                if node.text:
+                    effects.append(Say(node.text, _params(variables)))
+                if node.next is None:
+                    flow_id, node_id = self._home_start()
+                    continue
+                flow_id, node_id = self.flows.resolve(flow_id, node.next)
+                continue
+            if node.kind is NodeKind.END:
+                if node.text:
+                    effects.append(Say(node.text, _params(variables)))
+                flow_id, node_id = self._home_start()
+                state = {**state, "history": [], "return_to": None,
+                         "vars": {k: v for k, v in variables.items() if k == "language"}}
+                continue
+            if node.kind is NodeKind.ACTION:
+                if node.action is None:  # pragma: no cover - rejected by validation
+                    raise FlowError(f"{flow_id}.{node.id}: action node without an action")
+                params = dict(node.params)
+                effects.append(Perform(node.action, params, dict(variables)))
+                if node.action is ActionKind.SET_LANGUAGE and "language" in params:
+                    state = {**state, "vars": {**variables, "language": params["language"]}}
+                if node.action in FINAL_ACTIONS:
+                    effects.append(RunEnded())
+                    return None
+                if node.action in AWAITED_ACTIONS:
+                    return {**state, "flow": flow_id, "node": node.id, "awaiting": "action"}
+                if node.next is None:
+                    flow_id, node_id = self._home_start()
+                    continue
+                flow_id, node_id = self.flows.resolve(flow_id, node.next)
+                continue
+            # menu, question, article: a screen that waits.
+            if state.get("awaiting") is None and self._waiting(state) and \
+                    (state["flow"], state["node"]) != (flow_id, node_id):
+                state = {**state, "history": [*state["history"], [state["flow"], state["node"]]]}
+            state = {**state, "flow": flow_id, "node": node_id, "page": 0, "awaiting": None,
+                     "token": self.new_token()}
+            effects.append(self._screen(state))
+            return state
+        raise FlowError(f"more than {MAX_HOPS} steps without waiting for the person")
+
+    def _waiting(self, state: State) -> bool:
+        flow = self.flows.flows.get(state["flow"])
+        if flow is None or state["node"] not in flow.nodes or not state["token"]:
+            return False
+        return flow.nodes[state["node"]].kind in (NodeKind.MENU, NodeKind.QUESTION,
+                                                  NodeKind.ARTICLE)
+
+    def _home_start(self) -> tuple[str, str]:
+        return self.flows.home, self.flows.flows[self.flows.home].start
+
+    def _advance(self, state: State, node: Node, effects: list[Effect],
+                 target: str | None = None) -> State | None:
+        if state.get("return_to"):
+            flow_id, node_id = state["return_to"]
+            state = {**state, "return_to": None}
+            return self._enter(state, flow_id, node_id, effects)
+        destination = target or node.next
+        if destination is None:
+            flow_id, node_id = self._home_start()
+            return self._enter(state, flow_id, node_id, effects)
+        flow_id, node_id = self.flows.resolve(state["flow"], destination)
+        return self._enter(state, flow_id, node_id, effects)
+
+    def _back(self, state: State, effects: list[Effect]) -> State | None:
+        history = list(state["history"])
+        if not history:
+            flow_id, node_id = self._home_start()
+            return self._enter({**state, "return_to": None}, flow_id, node_id, effects)
+        flow_id, node_id = history.pop()
+        state = {**state, "history": history, "flow": flow_id, "node": node_id, "page": 0,
+                 "awaiting": None, "return_to": None, "token": self.new_token()}
+        effects.append(self._screen(state))
+        return state
+
+    def _action_done(self, state: State, event: ActionDone,
+                     effects: list[Effect]) -> State | None:
+        if not state.get("awaiting"):
+            return state
+        node = self._node(state)
+        state = {**state, "awaiting": None, "vars": {**state["vars"], **event.values}}
+        return self._advance(state, node, effects)
+
+    # ------------------------------------------------------------ input
+    def _press(self, state: State, data: str, effects: list[Effect]) -> State | None:
+        token, _, code = data.partition(".")
+        if state.get("awaiting") or token != state["token"] or not code:
+            effects.append(Notice("menu_closed"))
+            if not state.get("awaiting"):
+                effects.append(self._screen(state))
+            return state
+        node = self._node(state)
+        if code == BACK:
+            return self._back(state, effects)
+        if code == HOME:
+            return self._go_home(state, effects)
+        if code == SKIP and node.kind is NodeKind.QUESTION and node.optional:
+            return self._answer(state, node, None, effects)
+        if code == MORE and node.kind is NodeKind.ARTICLE:
+            pages = self.flows.article_pages.get(node.article or "", 1)
+            if state["page"] + 1 < pages:
+                state = {**state, "page": state["page"] + 1, "token": self.new_token()}
+                effects.append(self._screen(state))
+                return state
+        if code == CONTINUE and node.kind is NodeKind.ARTICLE and node.next:
+            return self._advance(state, node, effects)
+        if code.isdigit():
+            choices = self.flows.choices(node)
+            index = int(code)
+            if index < len(choices) and (node.kind is NodeKind.MENU or
+                                         node.input in (None, InputKind.CHOICE)):
+                return self._choose(state, node, choices[index], effects)
+        effects.append(Notice("menu_closed"))
+        effects.append(self._screen(state))
+        return state
+
+    def _go_home(self, state: State, effects: list[Effect]) -> State | None:
+        flow_id, node_id = self._home_start()
+        state = {**state, "history": [], "return_to": None}
+        return self._enter(state, flow_id, node_id, effects)
+
+    def _choose(self, state: State, node: Node, choice: Choice,
+                effects: list[Effect]) -> State | None:
+        if choice.edit is not None:
+            state = {**state, "return_to": [state["flow"], state["node"]]}
+            flow_id, node_id = self.flows.resolve(state["flow"], choice.edit)
+            return self._enter(state, flow_id, node_id, effects)
+        if node.kind is NodeKind.QUESTION:
+            return self._answer(state, node, choice.value or choice.id, effects,
+                                target=choice.next)
+        if choice.next is None:
+            return self._go_home(state, effects)
+        return self._advance({**state, "return_to": None}, node, effects, target=choice.next)
+
+    def _answer(self, state: State, node: Node, value: str | None, effects: list[Effect],
+                target: str | None = None) -> State | None:
+        variables = dict(state["vars"])
+        if node.save_as:
+            if value is None:
+                variables.pop(node.save_as, None)
+            else:
+                variables[node.save_as] = value
+        return self._advance({**state, "vars": variables}, node, effects, target=target)
+
+    def _text(self, state: State, text: str, effects: list[Effect]) -> State | None:
+        if state.get("awaiting"):
+            return state
+        node = self._node(state)
+        if node.kind is not NodeKind.QUESTION or node.input not in (InputKind.TEXT,
+                                                                    InputKind.MONTH_YEAR):
+            effects.append(Notice("use_buttons"))
+            effects.append(self._screen(state))
+            return state
+        cleaned = text.strip()
+        if node.input is InputKind.MONTH_YEAR:
+            parsed = parse_month_year(cleaned)
+            if parsed is None:
+                effects.append(Notice("invalid_month"))
+                effects.append(self._screen(state))
+                return state
+            return self._answer(state, node, parsed, effects)
+        if len(cleaned) > node.max_length:
+            effects.append(Notice("too_long", {"limit": str(node.max_length),
+                                               "length": str(len(cleaned))}))
+            effects.append(self._screen(state))
+            return state
+        if len(cleaned) < node.min_length:
+            effects.append(Notice("too_short", {"limit": str(node.min_length)}))
+            effects.append(self._screen(state))
+            return state
+        return self._answer(state, node, cleaned, effects)
+
+    # ------------------------------------------------------------ rendering
+    def _screen(self, state: State) -> Screen:
+        node = self._node(state)
+        token = state["token"]
+        rows: list[tuple[Button, ...]] = []
+        if node.kind in (NodeKind.MENU, NodeKind.QUESTION) and node.input in (
+            None, InputKind.CHOICE
+        ):
+            rows += [(Button(choice.label, f"{token}.{index}"),)
+                     for index, choice in enumerate(self.flows.choices(node))]
+        pages = 1
+        if node.kind is NodeKind.ARTICLE:
+            pages = self.flows.article_pages.get(node.article or "", 1)
+            if state["page"] + 1 < pages:
+                rows.append((Button("nav.more", f"{token}.{MORE}",
+                                    {"page": str(state["page"] + 2), "pages": str(pages)}),))
+            if node.next:
+                rows.append((Button("nav.continue", f"{token}.{CONTINUE}"),))
+        if node.kind is NodeKind.QUESTION and node.optional:
+            rows.append((Button("nav.skip", f"{token}.{SKIP}"),))
+        at_home = (state["flow"], state["node"]) == self._home_start()
+        nav = [] if at_home else [Button("nav.back", f"{token}.{BACK}"),
+                                  Button("nav.menu", f"{token}.{HOME}")]
+        nav.append(Button("nav.quick_exit", f"{token}.{QUICK_EXIT}"))
+        rows.append(tuple(nav))
+        return Screen(
+            text=node.text,
+            buttons=tuple(rows),
+            params=_params(state["vars"]),
+            article=node.article,
+            page=state["page"],
+            pages=pages,
+            answers=tuple(self._answer_rows(state, node)),
+        )
+
+    def _answer_rows(self, state: State, node: Node) -> list[tuple[str, str, str | None]]:
+        rows: list[tuple[str, str, str | None]] = []
+        for name in node.show_answers:
+            value = state["vars"].get(name)
+            label: str | None = None
+            question = self._question_for(name)
+            if value is not None and question is not None:
+                for choice in self.flows.choices(question):
+                    if (choice.value or choice.id) == value:
+                        label = choice.label
+            rows.append((name, "" if value is None else str(value), label))
+        return rows
+
+    def _question_for(self, name: str) -> Node | None:
+        for flow in self.flows.flows.values():
+            for node in flow.nodes.values():
+                if node.save_as == name:
+                    return node
+        return None
+
+
+def _params(variables: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in variables.items()}
