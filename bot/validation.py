@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from knowledge.catalogue import CatalogueError, TextCatalogue
+from bot.content import load_content_with_problems
 
 
 def validate_all() -> list[str]:
-    problems: list[str] = []
     try:
-        catalogue = TextCatalogue.load()
-    except CatalogueError as exc:
+        _, problems = load_content_with_problems()
+    except (ValueError, OSError) as exc:
         return [str(exc)]
-    problems.extend(str(p) for p in catalogue.problems())
     return problems
