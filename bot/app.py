@@ -10,12 +10,13 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
+    MessageHandler,
+    filters,
 )
 
-from bot.handlers import start
+from bot.handlers.person import on_private_update
 from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox
@@ -23,7 +24,15 @@ from bot.services import BotContext, ClgbtApplication, Services
 
 _log = EventLogger("app")
 
-PERSON_COMMANDS = (("start", "Start"), ("exit", "Quick exit"), ("help", "Help"))
+PERSON_COMMANDS = (
+    ("start", "Start"),
+    ("menu", "Menu"),
+    ("back", "Back"),
+    ("language", "Language"),
+    ("help", "Help"),
+    ("exit", "Quick exit"),
+    ("delete", "Erase my data"),
+)
 
 
 async def _on_error(update: object, context: BotContext) -> None:
@@ -74,10 +83,9 @@ def build_application(
     application = builder.build()
     if not isinstance(application, ClgbtApplication):
         raise TypeError("the builder did not produce a ClgbtApplication")
-    application.add_handler(CommandHandler("start", start.start))
-    application.add_handler(
-        CallbackQueryHandler(start.choose_language, pattern=f"^{start.LANGUAGE_CALLBACK_PREFIX}")
-    )
+    private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
+    application.add_handler(MessageHandler(private, on_private_update))
+    application.add_handler(CallbackQueryHandler(on_private_update))
     application.add_error_handler(_on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")

@@ -33,10 +33,12 @@ def load_content_with_problems() -> tuple[Content, list[str]]:
     articles = ArticleLibrary.load()
     taxonomy = load_taxonomy()
     partners = load_partners()
-    flows, flow_problems = load_flows(choice_lists=taxonomy,
-                                      article_pages=articles.page_counts())
-    found: list[FlowProblem] = [*flow_problems, *validate(flows, articles.ids),
-                                *inspect(flows, texts.texts)]
+    flows, flow_problems = load_flows(choice_lists=taxonomy, article_pages=articles.page_counts())
+    found: list[FlowProblem] = [
+        *flow_problems,
+        *validate(flows, articles.ids),
+        *inspect(flows, texts.texts),
+    ]
     problems = [str(p) for p in found]
     problems += [str(p) for p in content_problems(texts, articles, taxonomy, partners)]
     return Content(texts, articles, taxonomy, partners, flows), problems
@@ -46,5 +48,7 @@ def load_content() -> Content:
     content, problems = load_content_with_problems()
     hard = [p for p in problems if ": issue:" not in p]
     if hard:
-        raise ContentError(f"{len(hard)} content problem(s); run 'clgbt validate'. First: {hard[0]}")
+        raise ContentError(
+            f"{len(hard)} content problem(s); run 'clgbt validate'. First: {hard[0]}"
+        )
     return content

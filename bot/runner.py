@@ -22,10 +22,13 @@ from telegram import Update
 
 from bot.app import build_application
 from bot.config import RunMode, Settings
+from bot.content import load_content
+from bot.conversation import Conversation, new_screen_token
 from bot.logs import EventLogger
+from bot.rendering import Renderer
 from bot.services import ClgbtApplication, Services
 from bot.storage_setup import load_coordinator_public_key, open_store
-from knowledge.catalogue import TextCatalogue
+from flows.engine import Engine
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from sandbox.state import TelegramState
@@ -36,12 +39,16 @@ _log = EventLogger("runner")
 
 
 async def open_services(settings: Settings, environ: Mapping[str, str]) -> Services:
+    content = load_content()
     public_key = load_coordinator_public_key(settings.paths.coordinator_public_key)
     store = await open_store(settings, environ)
+    engine = Engine(content.flows, new_screen_token)
     return Services(
         settings=settings,
-        texts=TextCatalogue.load(),
+        content=content,
         store=store,
+        conversation=Conversation(store, engine, content.partners),
+        renderer=Renderer(content),
         coordinator_public_key=public_key,
     )
 

@@ -8,7 +8,9 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from knowledge.catalogue import TextCatalogue
+from bot.content import Content
+from bot.conversation import Conversation
+from bot.rendering import Renderer
 from storage.sealing import CoordinatorPublicKey
 from storage.store import Store
 
@@ -16,8 +18,10 @@ from storage.store import Store
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    texts: TextCatalogue
+    content: Content
     store: Store
+    conversation: Conversation
+    renderer: Renderer
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

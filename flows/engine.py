@@ -68,8 +68,11 @@ class Engine:
         if isinstance(event, Start):
             flow_id = event.flow_id or self.flows.home
             node_id = event.node_id or self.flows.flows[flow_id].start
-            keep = {"language": state["vars"]["language"]} if state and \
-                "language" in state.get("vars", {}) else {}
+            keep = (
+                {"language": state["vars"]["language"]}
+                if state and "language" in state.get("vars", {})
+                else {}
+            )
             fresh = self._blank(flow_id, node_id, keep)
             return self._finish(self._enter(fresh, flow_id, node_id, effects), effects)
         if isinstance(event, Press) and event.data.partition(".")[2] == QUICK_EXIT:
@@ -98,13 +101,25 @@ class Engine:
 
     # ------------------------------------------------------------ helpers
     def _blank(self, flow_id: str, node_id: str, keep: dict[str, Any]) -> State:
-        return {"v": STATE_VERSION, "flow": flow_id, "node": node_id, "vars": dict(keep),
-                "history": [], "token": "", "page": 0, "awaiting": None, "return_to": None}
+        return {
+            "v": STATE_VERSION,
+            "flow": flow_id,
+            "node": node_id,
+            "vars": dict(keep),
+            "history": [],
+            "token": "",
+            "page": 0,
+            "awaiting": None,
+            "return_to": None,
+        }
 
     def _valid(self, state: State) -> bool:
         flow = self.flows.flows.get(str(state.get("flow")))
-        return (state.get("v") == STATE_VERSION and flow is not None
-                and state.get("node") in flow.nodes)
+        return (
+            state.get("v") == STATE_VERSION
+            and flow is not None
+            and state.get("node") in flow.nodes
+        )
 
     def _finish(self, state: State | None, effects: list[Effect]) -> Step:
         return Step(state, tuple(effects))
@@ -117,8 +132,9 @@ class Engine:
         return Step(None, (Perform(ActionKind.QUICK_EXIT, {}, variables), RunEnded()))
 
     # ------------------------------------------------------------ moving
-    def _enter(self, state: State, flow_id: str, node_id: str,
-               effects: list[Effect]) -> State | None:
+    def _enter(
+        self, state: State, flow_id: str, node_id: str, effects: list[Effect]
+    ) -> State | None:
         """Walk from ``node_id`` until a node waits for the person (or the run ends)."""
         for _ in range(MAX_HOPS):
             node = self.flows.node(flow_id, node_id)
@@ -135,8 +151,12 @@ class Engine:
                 if node.text:
                     effects.append(Say(node.text, _params(variables)))
                 flow_id, node_id = self._home_start()
-                state = {**state, "history": [], "return_to": None,
-                         "vars": {k: v for k, v in variables.items() if k == "language"}}
+                state = {
+                    **state,
+                    "history": [],
+                    "return_to": None,
+                    "vars": {k: v for k, v in variables.items() if k == "language"},
+                }
                 continue
             if node.kind is NodeKind.ACTION:
                 if node.action is None:  # pragma: no cover - rejected by validation
@@ -156,11 +176,20 @@ class Engine:
                 flow_id, node_id = self.flows.resolve(flow_id, node.next)
                 continue
             # menu, question, article: a screen that waits.
-            if state.get("awaiting") is None and self._waiting(state) and \
-                    (state["flow"], state["node"]) != (flow_id, node_id):
+            if (
+                state.get("awaiting") is None
+                and self._waiting(state)
+                and (state["flow"], state["node"]) != (flow_id, node_id)
+            ):
                 state = {**state, "history": [*state["history"], [state["flow"], state["node"]]]}
-            state = {**state, "flow": flow_id, "node": node_id, "page": 0, "awaiting": None,
-                     "token": self.new_token()}
+            state = {
+                **state,
+                "flow": flow_id,
+                "node": node_id,
+                "page": 0,
+                "awaiting": None,
+                "token": self.new_token(),
+            }
             effects.append(self._screen(state))
             return state
         raise FlowError(f"more than {MAX_HOPS} steps without waiting for the person")
@@ -169,14 +198,18 @@ class Engine:
         flow = self.flows.flows.get(state["flow"])
         if flow is None or state["node"] not in flow.nodes or not state["token"]:
             return False
-        return flow.nodes[state["node"]].kind in (NodeKind.MENU, NodeKind.QUESTION,
-                                                  NodeKind.ARTICLE)
+        return flow.nodes[state["node"]].kind in (
+            NodeKind.MENU,
+            NodeKind.QUESTION,
+            NodeKind.ARTICLE,
+        )
 
     def _home_start(self) -> tuple[str, str]:
         return self.flows.home, self.flows.flows[self.flows.home].start
 
-    def _advance(self, state: State, node: Node, effects: list[Effect],
-                 target: str | None = None) -> State | None:
+    def _advance(
+        self, state: State, node: Node, effects: list[Effect], target: str | None = None
+    ) -> State | None:
         if state.get("return_to"):
             flow_id, node_id = state["return_to"]
             state = {**state, "return_to": None}
@@ -194,13 +227,20 @@ class Engine:
             flow_id, node_id = self._home_start()
             return self._enter({**state, "return_to": None}, flow_id, node_id, effects)
         flow_id, node_id = history.pop()
-        state = {**state, "history": history, "flow": flow_id, "node": node_id, "page": 0,
-                 "awaiting": None, "return_to": None, "token": self.new_token()}
+        state = {
+            **state,
+            "history": history,
+            "flow": flow_id,
+            "node": node_id,
+            "page": 0,
+            "awaiting": None,
+            "return_to": None,
+            "token": self.new_token(),
+        }
         effects.append(self._screen(state))
         return state
 
-    def _action_done(self, state: State, event: ActionDone,
-                     effects: list[Effect]) -> State | None:
+    def _action_done(self, state: State, event: ActionDone, effects: list[Effect]) -> State | None:
         if not state.get("awaiting"):
             return state
         node = self._node(state)
@@ -233,8 +273,9 @@ class Engine:
         if code.isdigit():
             choices = self.flows.choices(node)
             index = int(code)
-            if index < len(choices) and (node.kind is NodeKind.MENU or
-                                         node.input in (None, InputKind.CHOICE)):
+            if index < len(choices) and (
+                node.kind is NodeKind.MENU or node.input in (None, InputKind.CHOICE)
+            ):
                 return self._choose(state, node, choices[index], effects)
         effects.append(Notice("menu_closed"))
         effects.append(self._screen(state))
@@ -245,21 +286,29 @@ class Engine:
         state = {**state, "history": [], "return_to": None}
         return self._enter(state, flow_id, node_id, effects)
 
-    def _choose(self, state: State, node: Node, choice: Choice,
-                effects: list[Effect]) -> State | None:
+    def _choose(
+        self, state: State, node: Node, choice: Choice, effects: list[Effect]
+    ) -> State | None:
         if choice.edit is not None:
             state = {**state, "return_to": [state["flow"], state["node"]]}
             flow_id, node_id = self.flows.resolve(state["flow"], choice.edit)
             return self._enter(state, flow_id, node_id, effects)
         if node.kind is NodeKind.QUESTION:
-            return self._answer(state, node, choice.value or choice.id, effects,
-                                target=choice.next)
+            return self._answer(
+                state, node, choice.value or choice.id, effects, target=choice.next
+            )
         if choice.next is None:
             return self._go_home(state, effects)
         return self._advance({**state, "return_to": None}, node, effects, target=choice.next)
 
-    def _answer(self, state: State, node: Node, value: str | None, effects: list[Effect],
-                target: str | None = None) -> State | None:
+    def _answer(
+        self,
+        state: State,
+        node: Node,
+        value: str | None,
+        effects: list[Effect],
+        target: str | None = None,
+    ) -> State | None:
         variables = dict(state["vars"])
         if node.save_as:
             if value is None:
@@ -272,8 +321,10 @@ class Engine:
         if state.get("awaiting"):
             return state
         node = self._node(state)
-        if node.kind is not NodeKind.QUESTION or node.input not in (InputKind.TEXT,
-                                                                    InputKind.MONTH_YEAR):
+        if node.kind is not NodeKind.QUESTION or node.input not in (
+            InputKind.TEXT,
+            InputKind.MONTH_YEAR,
+        ):
             effects.append(Notice("use_buttons"))
             effects.append(self._screen(state))
             return state
@@ -286,8 +337,9 @@ class Engine:
                 return state
             return self._answer(state, node, parsed, effects)
         if len(cleaned) > node.max_length:
-            effects.append(Notice("too_long", {"limit": str(node.max_length),
-                                               "length": str(len(cleaned))}))
+            effects.append(
+                Notice("too_long", {"limit": str(node.max_length), "length": str(len(cleaned))})
+            )
             effects.append(self._screen(state))
             return state
         if len(cleaned) < node.min_length:
@@ -302,23 +354,36 @@ class Engine:
         token = state["token"]
         rows: list[tuple[Button, ...]] = []
         if node.kind in (NodeKind.MENU, NodeKind.QUESTION) and node.input in (
-            None, InputKind.CHOICE
+            None,
+            InputKind.CHOICE,
         ):
-            rows += [(Button(choice.label, f"{token}.{index}"),)
-                     for index, choice in enumerate(self.flows.choices(node))]
+            rows += [
+                (Button(choice.label, f"{token}.{index}"),)
+                for index, choice in enumerate(self.flows.choices(node))
+            ]
         pages = 1
         if node.kind is NodeKind.ARTICLE:
             pages = self.flows.article_pages.get(node.article or "", 1)
             if state["page"] + 1 < pages:
-                rows.append((Button("nav.more", f"{token}.{MORE}",
-                                    {"page": str(state["page"] + 2), "pages": str(pages)}),))
+                rows.append(
+                    (
+                        Button(
+                            "nav.more",
+                            f"{token}.{MORE}",
+                            {"page": str(state["page"] + 2), "pages": str(pages)},
+                        ),
+                    )
+                )
             if node.next:
                 rows.append((Button("nav.continue", f"{token}.{CONTINUE}"),))
         if node.kind is NodeKind.QUESTION and node.optional:
             rows.append((Button("nav.skip", f"{token}.{SKIP}"),))
         at_home = (state["flow"], state["node"]) == self._home_start()
-        nav = [] if at_home else [Button("nav.back", f"{token}.{BACK}"),
-                                  Button("nav.menu", f"{token}.{HOME}")]
+        nav = (
+            []
+            if at_home
+            else [Button("nav.back", f"{token}.{BACK}"), Button("nav.menu", f"{token}.{HOME}")]
+        )
         nav.append(Button("nav.quick_exit", f"{token}.{QUICK_EXIT}"))
         rows.append(tuple(nav))
         return Screen(

@@ -22,9 +22,23 @@ from flows.model import (
 )
 
 DEFINITIONS = Path(__file__).parent / "definitions"
-_NODE_KEYS = {"id", "kind", "text", "next", "choices", "choices_from", "save_as", "input",
-              "min_length", "max_length", "optional", "article", "action", "params",
-              "show_answers"}
+_NODE_KEYS = {
+    "id",
+    "kind",
+    "text",
+    "next",
+    "choices",
+    "choices_from",
+    "save_as",
+    "input",
+    "min_length",
+    "max_length",
+    "optional",
+    "article",
+    "action",
+    "params",
+    "show_answers",
+}
 _CHOICE_KEYS = {"id", "label", "next", "value", "edit"}
 
 
@@ -62,8 +76,13 @@ class _Reader:
         if not isinstance(choice_id, str) or not isinstance(label, str):
             self.problem(node_id, f"choice {index} needs an id and a label (catalogue key)")
             return None
-        return Choice(choice_id, label, _opt_str(raw.get("next")), _opt_str(raw.get("value")),
-                      _opt_str(raw.get("edit")))
+        return Choice(
+            choice_id,
+            label,
+            _opt_str(raw.get("next")),
+            _opt_str(raw.get("value")),
+            _opt_str(raw.get("edit")),
+        )
 
     def node(self, raw: Any, index: int) -> Node | None:
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
@@ -76,8 +95,10 @@ class _Reader:
         try:
             kind = NodeKind(str(raw.get("kind")))
         except ValueError:
-            self.problem(node_id, f"unknown kind {raw.get('kind')!r}; expected one of "
-                         f"{[k.value for k in NodeKind]}")
+            self.problem(
+                node_id,
+                f"unknown kind {raw.get('kind')!r}; expected one of {[k.value for k in NodeKind]}",
+            )
             return None
         action = None
         if raw.get("action") is not None:
@@ -95,8 +116,11 @@ class _Reader:
         if not isinstance(raw_choices, list):
             self.problem(node_id, "choices must be a list")
             raw_choices = []
-        choices = tuple(c for i, raw_choice in enumerate(raw_choices)
-                        if (c := self.choice(node_id, raw_choice, i)) is not None)
+        choices = tuple(
+            c
+            for i, raw_choice in enumerate(raw_choices)
+            if (c := self.choice(node_id, raw_choice, i)) is not None
+        )
         params = raw.get("params") or {}
         if not isinstance(params, dict):
             self.problem(node_id, "params must be a mapping")
@@ -185,8 +209,11 @@ def load_flows(
         if flow is None:
             continue
         if flow.id in flows:
-            problems.append(Problem(str(path), "", "", f"flow id {flow.id!r} is also used in "
-                                    f"{flows[flow.id].file}"))
+            problems.append(
+                Problem(
+                    str(path), "", "", f"flow id {flow.id!r} is also used in {flows[flow.id].file}"
+                )
+            )
             continue
         flows[flow.id] = flow
     flow_set = FlowSet(

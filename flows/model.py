@@ -99,7 +99,7 @@ class FlowSet:
     def resolve(self, flow_id: str, target: str) -> tuple[str, str]:
         """``target`` as (flow id, node id), relative to ``flow_id``."""
         if target.startswith(FLOW_PREFIX):
-            reference = target[len(FLOW_PREFIX):]
+            reference = target[len(FLOW_PREFIX) :]
             other, _, node = reference.partition("#")
             return other, node or self.flows[other].start
         return flow_id, target
@@ -108,5 +108,10 @@ class FlowSet:
         if node.choices_from is None:
             return node.choices
         codes = self.choice_lists.get(node.choices_from, ())
-        return tuple(Choice(code, f"taxonomy.{node.choices_from}.{code}", node.next, code)
-                     for code in codes) + node.choices
+        return (
+            tuple(
+                Choice(code, f"taxonomy.{node.choices_from}.{code}", node.next, code)
+                for code in codes
+            )
+            + node.choices
+        )

@@ -8,17 +8,37 @@ _KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 _MONTHS = {
     name: number
     for number, names in enumerate(
-        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")),
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
         start=1,
     )
     for name in names
 }
 _KHMER_MONTHS = {
-    "មករា": 1, "កុម្ភៈ": 2, "មីនា": 3, "មេសា": 4, "ឧសភា": 5, "មិថុនា": 6,
-    "កក្កដា": 7, "សីហា": 8, "កញ្ញា": 9, "តុលា": 10, "វិច្ឆិកា": 11, "ធ្នូ": 12,
+    "មករា": 1,
+    "កុម្ភៈ": 2,
+    "មីនា": 3,
+    "មេសា": 4,
+    "ឧសភា": 5,
+    "មិថុនា": 6,
+    "កក្កដា": 7,
+    "សីហា": 8,
+    "កញ្ញា": 9,
+    "តុលា": 10,
+    "វិច្ឆិកា": 11,
+    "ធ្នូ": 12,
 }
 MIN_YEAR = 1990
 MAX_YEAR = 2100

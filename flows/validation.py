@@ -37,7 +37,7 @@ def _targets(node: Node) -> list[tuple[str, str]]:
 
 def _exists(flows: FlowSet, flow_id: str, target: str) -> bool:
     if target.startswith(FLOW_PREFIX):
-        other, _, node = target[len(FLOW_PREFIX):].partition("#")
+        other, _, node = target[len(FLOW_PREFIX) :].partition("#")
         return other in flows.flows and (not node or node in flows.flows[other].nodes)
     return target in flows.flows[flow_id].nodes
 
@@ -47,6 +47,7 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
     if flows.home not in flows.flows:
         problems.append(Problem("flows/definitions", "", "", f"home flow {flows.home!r} missing"))
     for flow in flows.flows.values():
+
         def error(node: str, message: str, file: str = flow.file) -> None:
             problems.append(Problem(file, node, "", message))
 
@@ -56,8 +57,11 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
             for where, target in _targets(node):
                 if not _exists(flows, flow.id, target):
                     error(node.id, f"{where} leads to {target!r}, which does not exist")
-            choices = flows.choices(node) if node.choices_from in flows.choice_lists or \
-                node.choices_from is None else node.choices
+            choices = (
+                flows.choices(node)
+                if node.choices_from in flows.choice_lists or node.choices_from is None
+                else node.choices
+            )
             if node.choices_from is not None and node.choices_from not in flows.choice_lists:
                 error(node.id, f"choices_from {node.choices_from!r} is not a known list")
             ids = [c.id for c in node.choices]
@@ -68,12 +72,16 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
                 error(node.id, "callback data over 64 bytes")
             for choice in node.choices:
                 if len(choice.id.encode()) > MAX_CALLBACK_BYTES:
-                    error(node.id, f"choice id {choice.id[:20]!r}... is over 64 bytes and "
-                          "could not be carried as callback data")
+                    error(
+                        node.id,
+                        f"choice id {choice.id[:20]!r}... is over 64 bytes and "
+                        "could not be carried as callback data",
+                    )
             if node.kind is NodeKind.MENU and not choices:
                 error(node.id, "a menu needs at least one choice")
-            if node.kind is NodeKind.MENU and any(c.next is None and c.edit is None
-                                                  for c in node.choices):
+            if node.kind is NodeKind.MENU and any(
+                c.next is None and c.edit is None for c in node.choices
+            ):
                 error(node.id, "every menu choice needs next (or edit)")
             if node.kind is NodeKind.QUESTION:
                 if not node.save_as:
@@ -94,8 +102,11 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
             if node.kind is NodeKind.ACTION:
                 if node.action is None:
                     error(node.id, "an action node needs a known action")
-                elif node.action not in FINAL_ACTIONS and node.action not in AWAITED_ACTIONS \
-                        and node.next is None:
+                elif (
+                    node.action not in FINAL_ACTIONS
+                    and node.action not in AWAITED_ACTIONS
+                    and node.next is None
+                ):
                     error(node.id, "this action needs next")
     problems += _loops(flows)
     return problems
@@ -111,13 +122,18 @@ def _loops(flows: FlowSet) -> list[Problem]:
                 continue
             seen: set[tuple[str, str]] = set()
             flow_id, node = flow.id, start
-            while node.kind in auto and node.next and (
-                node.action is None or node.action not in AWAITED_ACTIONS | FINAL_ACTIONS
+            while (
+                node.kind in auto
+                and node.next
+                and (node.action is None or node.action not in AWAITED_ACTIONS | FINAL_ACTIONS)
             ):
                 key = (flow_id, node.id)
                 if key in seen:
-                    problems.append(Problem(flow.file, start.id, "",
-                                            "a loop of message/action nodes never waits"))
+                    problems.append(
+                        Problem(
+                            flow.file, start.id, "", "a loop of message/action nodes never waits"
+                        )
+                    )
                     break
                 seen.add(key)
                 if not _exists(flows, flow_id, node.next):
@@ -159,15 +175,36 @@ def inspect(flows: FlowSet, texts: Mapping[str, Mapping[str, str]]) -> list[Prob
                 for key in keys:
                     text = table.get(key)
                     if text is None:
-                        problems.append(Problem(flow.file, node.id, language,
-                                                f"missing text for {key!r}", hard=False))
-                    elif key in (c.label for c in flows.choices(node)) and \
-                            len(text) > MAX_BUTTON_LABEL:
-                        problems.append(Problem(flow.file, node.id, language,
-                                                f"button label {key!r} is over "
-                                                f"{MAX_BUTTON_LABEL} characters", hard=False))
+                        problems.append(
+                            Problem(
+                                flow.file,
+                                node.id,
+                                language,
+                                f"missing text for {key!r}",
+                                hard=False,
+                            )
+                        )
+                    elif (
+                        key in (c.label for c in flows.choices(node))
+                        and len(text) > MAX_BUTTON_LABEL
+                    ):
+                        problems.append(
+                            Problem(
+                                flow.file,
+                                node.id,
+                                language,
+                                f"button label {key!r} is over {MAX_BUTTON_LABEL} characters",
+                                hard=False,
+                            )
+                        )
                     elif len(text) > MAX_TEXT:
-                        problems.append(Problem(flow.file, node.id, language,
-                                                f"text {key!r} is over Telegram's {MAX_TEXT} "
-                                                "characters", hard=False))
+                        problems.append(
+                            Problem(
+                                flow.file,
+                                node.id,
+                                language,
+                                f"text {key!r} is over Telegram's {MAX_TEXT} characters",
+                                hard=False,
+                            )
+                        )
     return problems

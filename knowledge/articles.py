@@ -50,13 +50,16 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str]:
     meta = yaml.safe_load(text[4:end])
     if not isinstance(meta, dict):
         raise ArticleError(f"{path}: front matter must be a mapping")
-    return meta, text[end + 5:]
+    return meta, text[end + 5 :]
 
 
 def parse_article(path: Path) -> Article:
     meta, body = _front_matter(path.read_text(encoding="utf-8"), path)
-    missing = [k for k in ("id", "language", "title", "summary", "reviewed", "translation",
-                           "sources") if not meta.get(k)]
+    missing = [
+        k
+        for k in ("id", "language", "title", "summary", "reviewed", "translation", "sources")
+        if not meta.get(k)
+    ]
     if missing:
         raise ArticleError(f"{path}: front matter misses {missing}")
     reviewed = meta["reviewed"]
@@ -68,14 +71,22 @@ def parse_article(path: Path) -> Article:
     sources = []
     for item in raw_sources:
         if not isinstance(item, dict) or not item.get("title") or not item.get("date"):
-            raise ArticleError(f"{path}: every source needs a title and a date "
-                               "('date not shown' when the source has none)")
+            raise ArticleError(
+                f"{path}: every source needs a title and a date "
+                "('date not shown' when the source has none)"
+            )
         sources.append(Source(str(item["title"]), str(item["date"])))
     pages = tuple(p.strip() for p in re.split(r"\n---\n", body) if p.strip())
     return Article(
-        id=str(meta["id"]), language=str(meta["language"]), title=str(meta["title"]),
-        summary=str(meta["summary"]), reviewed=reviewed, translation=str(meta["translation"]),
-        sources=tuple(sources), pages=pages, file=str(path),
+        id=str(meta["id"]),
+        language=str(meta["language"]),
+        title=str(meta["title"]),
+        summary=str(meta["summary"]),
+        reviewed=reviewed,
+        translation=str(meta["translation"]),
+        sources=tuple(sources),
+        pages=pages,
+        file=str(path),
     )
 
 
@@ -89,8 +100,10 @@ class ArticleLibrary:
         for path in sorted(directory.glob("*/*.md")):
             article = parse_article(path)
             if article.language != path.parent.name:
-                raise ArticleError(f"{path}: language {article.language!r} does not match "
-                                   f"its folder {path.parent.name!r}")
+                raise ArticleError(
+                    f"{path}: language {article.language!r} does not match "
+                    f"its folder {path.parent.name!r}"
+                )
             if article.id != path.stem:
                 raise ArticleError(f"{path}: id {article.id!r} does not match the file name")
             articles[(article.id, article.language)] = article
@@ -132,5 +145,6 @@ def render_page(article: Article, page: int, footer: str) -> str:
 
 
 def sources_text(article: Article) -> str:
-    return "\n".join(f"• {html.escape(s.title, quote=False)} ({html.escape(s.date)})"
-                     for s in article.sources)
+    return "\n".join(
+        f"• {html.escape(s.title, quote=False)} ({html.escape(s.date)})" for s in article.sources
+    )

@@ -34,6 +34,13 @@ class Problem:
         return f"{self.file}: {self.key} [{self.language}]: {self.message}"
 
 
+class _Blank(dict[str, object]):
+    """Formatting parameters where a missing one renders as nothing instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def _placeholders(text: str) -> frozenset[str]:
     return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
 
@@ -69,12 +76,12 @@ class TextCatalogue:
             meta[language] = dict(document.get("meta") or {})
         return cls(texts, meta)
 
-    def text(self, key: str, language: str, **params: object) -> str:
+    def text(self, key: str, language: str, /, **params: object) -> str:
         table = self.texts.get(language) or self.texts[DEFAULT_LANGUAGE]
         template = table.get(key)
         if template is None:
             template = self.texts["en"][key]
-        return template.format(**params) if params else template
+        return template.format_map(_Blank(params)) if "{" in template else template
 
     def has(self, key: str) -> bool:
         return all(key in self.texts[language] for language in LANGUAGES)

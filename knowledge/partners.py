@@ -38,8 +38,12 @@ class Partner:
     def serves(self, service: str | None, province: str | None) -> bool:
         if service and service not in self.services:
             return False
-        return (not province or province == "none" or ALL_PROVINCES in self.provinces
-                or province in self.provinces)
+        return (
+            not province
+            or province == "none"
+            or ALL_PROVINCES in self.provinces
+            or province in self.provinces
+        )
 
     @property
     def published_contacts(self) -> tuple[Contact, ...]:
@@ -59,23 +63,28 @@ def load_partners(path: Path = PARTNERS_FILE) -> tuple[Partner, ...]:
             verified = entry.get("verified")
             if verified is not None and not isinstance(verified, date):
                 raise PartnerError(f"{where}: verified must be a date or null")
-            partners.append(Partner(
-                id=str(entry["id"]),
-                names={"en": str(entry["name"]), "km": str(entry["name_km"])},
-                services=tuple(entry["services"]),
-                provinces=tuple(str(p) for p in entry["provinces"]),
-                languages=tuple(entry["languages"]),
-                descriptions={"en": str(description["en"]), "km": str(description["km"])},
-                contacts=tuple(Contact(str(c["kind"]), str(c["value"]))
-                               for c in entry.get("contacts") or []),
-                verified=verified,
-                telegram_chat_id=entry.get("telegram_chat_id"),
-            ))
+            partners.append(
+                Partner(
+                    id=str(entry["id"]),
+                    names={"en": str(entry["name"]), "km": str(entry["name_km"])},
+                    services=tuple(entry["services"]),
+                    provinces=tuple(str(p) for p in entry["provinces"]),
+                    languages=tuple(entry["languages"]),
+                    descriptions={"en": str(description["en"]), "km": str(description["km"])},
+                    contacts=tuple(
+                        Contact(str(c["kind"]), str(c["value"]))
+                        for c in entry.get("contacts") or []
+                    ),
+                    verified=verified,
+                    telegram_chat_id=entry.get("telegram_chat_id"),
+                )
+            )
         except (KeyError, TypeError) as exc:
             raise PartnerError(f"{where}: missing or malformed field {exc}") from None
     return tuple(partners)
 
 
-def find_partners(partners: tuple[Partner, ...], service: str | None,
-                  province: str | None) -> list[Partner]:
+def find_partners(
+    partners: tuple[Partner, ...], service: str | None, province: str | None
+) -> list[Partner]:
     return [p for p in partners if p.serves(service, province)]

@@ -36,11 +36,16 @@ def html_problem(text: str) -> str | None:
     return None
 
 
-def article_footer(catalogue: TextCatalogue, library: ArticleLibrary, article_id: str,
-                   language: str) -> str:
+def article_footer(
+    catalogue: TextCatalogue, library: ArticleLibrary, article_id: str, language: str
+) -> str:
     article = library.get(article_id, language)
-    return catalogue.text("article.footer", language, sources=sources_text(article),
-                          reviewed=article.reviewed.isoformat())
+    return catalogue.text(
+        "article.footer",
+        language,
+        sources=sources_text(article),
+        reviewed=article.reviewed.isoformat(),
+    )
 
 
 def content_problems(
@@ -64,50 +69,96 @@ def content_problems(
             key = f"taxonomy.{list_name}.{code}"
             for language in LANGUAGES:
                 if key not in catalogue.texts[language]:
-                    problems.append(Problem(f"knowledge/strings/{language}.yaml", key, language,
-                                            "missing label for a taxonomy code"))
+                    problems.append(
+                        Problem(
+                            f"knowledge/strings/{language}.yaml",
+                            key,
+                            language,
+                            "missing label for a taxonomy code",
+                        )
+                    )
     ids = sorted(library.ids)
     for article_id in ids:
         versions = {lang: library.articles.get((article_id, lang)) for lang in LANGUAGES}
         for language, article in versions.items():
             if article is None:
-                problems.append(Problem(f"knowledge/articles/{language}/{article_id}.md",
-                                        article_id, language, "missing translation"))
+                problems.append(
+                    Problem(
+                        f"knowledge/articles/{language}/{article_id}.md",
+                        article_id,
+                        language,
+                        "missing translation",
+                    )
+                )
                 continue
             if article.translation not in TRANSLATION_STATES:
-                problems.append(Problem(article.file, "translation", language,
-                                        f"must be one of {TRANSLATION_STATES}"))
+                problems.append(
+                    Problem(
+                        article.file,
+                        "translation",
+                        language,
+                        f"must be one of {TRANSLATION_STATES}",
+                    )
+                )
             whole = "\n".join((article.title, article.summary, *article.pages))
             if "UNVERIFIED" in whole.upper():
-                problems.append(Problem(article.file, article_id, language,
-                                        "publishes a claim marked UNVERIFIED"))
+                problems.append(
+                    Problem(
+                        article.file, article_id, language, "publishes a claim marked UNVERIFIED"
+                    )
+                )
             for term in BANNED_TERMS:
                 if term in whole:
-                    problems.append(Problem(article.file, article_id, language,
-                                            f"uses the slur {term!r}"))
+                    problems.append(
+                        Problem(article.file, article_id, language, f"uses the slur {term!r}")
+                    )
             footer = article_footer(catalogue, library, article_id, language)
             for page in range(len(article.pages)):
                 rendered = render_page(article, page, footer)
                 if len(rendered) > MAX_SCREEN:
-                    problems.append(Problem(article.file, f"page {page + 1}", language,
-                                            f"{len(rendered)} characters on one screen; keep "
-                                            f"each under {MAX_SCREEN}"))
+                    problems.append(
+                        Problem(
+                            article.file,
+                            f"page {page + 1}",
+                            language,
+                            f"{len(rendered)} characters on one screen; keep "
+                            f"each under {MAX_SCREEN}",
+                        )
+                    )
         present = [a for a in versions.values() if a is not None]
         if len({len(a.pages) for a in present}) > 1:
-            problems.append(Problem(present[0].file, article_id, "",
-                                    "the languages have different numbers of pages"))
+            problems.append(
+                Problem(
+                    present[0].file,
+                    article_id,
+                    "",
+                    "the languages have different numbers of pages",
+                )
+            )
     provinces = set(taxonomy.get("provinces", ())) | {ALL_PROVINCES}
     for partner in partners:
         for service in partner.services:
             if service not in taxonomy.get("services", ()):
-                problems.append(Problem("knowledge/partners.yaml", partner.id, "",
-                                        f"unknown service {service!r}"))
+                problems.append(
+                    Problem(
+                        "knowledge/partners.yaml", partner.id, "", f"unknown service {service!r}"
+                    )
+                )
         for province in partner.provinces:
             if province not in provinces:
-                problems.append(Problem("knowledge/partners.yaml", partner.id, "",
-                                        f"unknown province {province!r}"))
+                problems.append(
+                    Problem(
+                        "knowledge/partners.yaml", partner.id, "", f"unknown province {province!r}"
+                    )
+                )
         for language in LANGUAGES:
             if not partner.names.get(language) or not partner.descriptions.get(language):
-                problems.append(Problem("knowledge/partners.yaml", partner.id, language,
-                                        "missing name or description"))
+                problems.append(
+                    Problem(
+                        "knowledge/partners.yaml",
+                        partner.id,
+                        language,
+                        "missing name or description",
+                    )
+                )
     return problems

@@ -12,7 +12,8 @@ async def test_start_is_answered_with_a_language_choice(running_bot: RunningBot)
 
     greeting = await client.wait_for_text(person["id"], "Please choose a language")
     labels = [b["text"] for row in greeting["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == ["ភាសាខ្មែរ", "English"]
+    assert labels[:2] == ["ភាសាខ្មែរ", "English"]
+    assert "✕ ចាកចេញរហ័ស" in labels, "quick exit is on every screen"
     assert "សូមជ្រើសរើសភាសា" in greeting["text"]
 
 
@@ -26,8 +27,10 @@ async def test_pressing_a_language_button_answers_in_that_language(
 
     query_id = await client.press(person["id"], "ភាសាខ្មែរ")
 
-    edited = await client.wait_for_text(person["id"], "យើងនឹងបន្តជាភាសាខ្មែរ")
-    assert "reply_markup" not in edited, "the language buttons are removed once used"
+    privacy = await client.wait_for_text(person["id"], "មុននឹងចាប់ផ្តើម")
+    labels = [b["text"] for row in privacy["reply_markup"]["inline_keyboard"] for b in row]
+    assert "បន្ត" in labels, "the privacy notice continues in Khmer"
+    assert len(await client.messages(person["id"])) == 2, "the choice screen was edited in place"
     answer = await client.callback_answer(query_id)
     assert answer is not None, "the button press is acknowledged so the spinner stops"
 

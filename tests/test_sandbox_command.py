@@ -35,5 +35,5 @@ async def test_the_sandbox_chat_answers_start_and_buttons() -> None:
     assert "You are a community member" in screen and "/quit" in screen
     assert "Please choose a language" in screen
     assert "[1] ភាសាខ្មែរ   [2] English" in screen
-    assert "We will continue in English" in screen
+    assert "Before we start" in screen
     assert screen.rstrip().endswith("You have left the sandbox. Goodbye.")

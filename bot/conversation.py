@@ -1,0 +1,158 @@
+"""One step of a person's conversation: load the run, step the engine, carry out the
+database effects, save the run, all in one transaction. Telegram I/O happens afterwards, from
+the returned effects, so a crash never leaves a half-saved step."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows.engine import Engine
+from flows.events import ActionDone, Effect, Input, Perform, Press, Start
+from flows.model import ActionKind
+from knowledge.partners import Partner, find_partners
+from storage.repositories.base import Tx
+from storage.repositories.people import Person
+from storage.store import Store
+
+CASE_FIELDS = ("category", "province", "perpetrator")
+MAX_CHAINED_ACTIONS = 10
+
+
+def new_screen_token() -> str:
+    return secrets.token_urlsafe(4)[:5]
+
+
+@dataclass(frozen=True)
+class PartnerList:
+    """Effect added by the bot: the organisations found for a need and province."""
+
+    partners: tuple[Partner, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    person: Person
+    effects: tuple[Effect | PartnerList, ...]
+    screen_message_id: int | None
+    ended: bool
+    language: str
+    case_code: str | None = None
+    after_commit: tuple[Perform, ...] = field(default_factory=tuple)
+
+
+def _answers(variables: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in variables.items() if k not in ("language", "case_code")}
+
+
+class Conversation:
+    welcome_flow = "welcome"
+
+    def __init__(self, store: Store, engine: Engine, partners: tuple[Partner, ...]) -> None:
+        self.store = store
+        self.engine = engine
+        self.partners = partners
+
+    async def step(self, user_id: int, chat_id: int, event: Input) -> Outcome:
+        async with self.store.db.transaction() as tx:
+            person, created = await self.store.people.get_or_create(user_id, chat_id, tx=tx)
+            saved = await self.store.flow_runs.load(person.id, tx) or {}
+            state = saved.get("engine")
+            if created and not isinstance(event, Start | Press):
+                event = Start(self.welcome_flow)
+            if state is not None and "language" not in state.get("vars", {}):
+                state = {**state, "vars": {**state["vars"], "language": person.language}}
+            result = self.engine.step(state, event)
+            effects: list[Effect | PartnerList] = []
+            after_commit: list[Perform] = []
+            language = person.language
+            case_code: str | None = None
+            for _ in range(MAX_CHAINED_ACTIONS):
+                reply: ActionDone | None = None
+                for effect in result.effects:
+                    effects.append(effect)
+                    if not isinstance(effect, Perform):
+                        continue
+                    reply, language, code = await self._perform(
+                        tx, person, effect, language, effects, after_commit
+                    )
+                    case_code = code or case_code
+                if reply is None:
+                    break
+                result = self.engine.step(result.state, reply)
+            ended = result.state is None
+            if ended:
+                await self.store.flow_runs.delete(person.id, tx)
+                screen_message_id = None
+            else:
+                screen_message_id = saved.get("screen_message_id")
+                await self.store.flow_runs.save(
+                    person.id, {"engine": result.state, "screen_message_id": screen_message_id}, tx
+                )
+        return Outcome(
+            person,
+            tuple(effects),
+            screen_message_id,
+            ended,
+            language,
+            case_code,
+            tuple(after_commit),
+        )
+
+    async def _perform(  # noqa: PLR0917 - one call site, every argument is needed
+        self,
+        tx: Tx,
+        person: Person,
+        effect: Perform,
+        language: str,
+        effects: list[Effect | PartnerList],
+        after_commit: list[Perform],
+    ) -> tuple[ActionDone | None, str, str | None]:
+        if effect.action is ActionKind.SET_LANGUAGE:
+            chosen = effect.params.get("language", language)
+            if chosen in ("km", "en"):
+                await self.store.people.set_language(person.id, chosen, tx)
+                language = chosen
+            return None, language, None
+        if effect.action is ActionKind.CREATE_CASE:
+            variables = effect.variables
+            when = variables.get("when")
+            case = await self.store.cases.create(
+                person.id,
+                _answers(variables),
+                category=variables.get("category"),
+                province=variables.get("province"),
+                perpetrator=variables.get("perpetrator"),
+                incident_month=when if isinstance(when, str) else None,
+                urgent=variables.get("danger") == "yes",
+                tx=tx,
+            )
+            consents = {
+                **person.consents,
+                "record": True,
+                "share_counsellor": variables.get("share_counsellor") == "yes",
+                "share_partner": variables.get("share_partner") == "yes",
+            }
+            await self.store.people.set_consents(person.id, consents, tx)
+            await self.store.events.add(case.id, "opened", "person", None, tx)
+            return ActionDone({"case_code": case.code}), language, case.code
+        if effect.action is ActionKind.FIND_PARTNERS:
+            found = find_partners(
+                self.partners,
+                effect.variables.get("need"),
+                effect.variables.get("partner_province"),
+            )
+            effects.append(PartnerList(tuple(found)))
+            return ActionDone({"partner_count": str(len(found))}), language, None
+        after_commit.append(effect)
+        return None, language, None
+
+    async def remember_screen(self, person: Person, message_id: int | None) -> None:
+        async with self.store.db.transaction() as tx:
+            saved = await self.store.flow_runs.load(person.id, tx)
+            if saved is None:
+                return
+            await self.store.flow_runs.save(
+                person.id, {**saved, "screen_message_id": message_id}, tx
+            )

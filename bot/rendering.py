@@ -1,0 +1,169 @@
+"""Turning engine effects into Telegram messages: catalogue text in the person's language,
+HTML with everything a person typed escaped, buttons from the screen's rows."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
+
+from bot.content import Content
+from bot.conversation import PartnerList
+from flows.events import Button, Effect, Notice, Perform, Say, Screen
+from flows.model import ActionKind
+from knowledge.articles import render_page
+from knowledge.validation import article_footer
+
+
+class Renderer:
+    def __init__(self, content: Content) -> None:
+        self.content = content
+
+    def text(self, key: str, language: str, params: dict[str, str] | None = None, /) -> str:
+        escaped = {k: html.escape(v, quote=False) for k, v in (params or {}).items()}
+        return self.content.texts.text(key, language, **escaped)
+
+    def keyboard(self, rows: Sequence[Sequence[Button]], language: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        self.content.texts.text(b.label, language, **b.params),
+                        callback_data=b.data,
+                    )
+                    for b in row
+                ]
+                for row in rows
+            ]
+        )
+
+    def screen_text(self, screen: Screen, language: str) -> str:
+        if screen.article is not None:
+            article = self.content.articles.get(screen.article, language)
+            footer = article_footer(
+                self.content.texts, self.content.articles, screen.article, article.language
+            )
+            return render_page(article, min(screen.page, len(article.pages) - 1), footer)
+        parts = [self.text(screen.text, language, screen.params)] if screen.text else []
+        if screen.answers:
+            lines = []
+            for name, value, label in screen.answers:
+                if label is not None:
+                    shown = html.escape(self.content.texts.text(label, language), quote=False)
+                elif value:
+                    shown = html.escape(value, quote=False)
+                else:
+                    shown = f"<i>{self.content.texts.text('answers.empty', language)}</i>"
+                title = self.content.texts.text(f"answers.{name}", language)
+                lines.append(f"<b>{html.escape(title, quote=False)}:</b> {shown}")
+            parts.append("\n".join(lines))
+        return "\n\n".join(parts)
+
+    def notice_text(self, notice: Notice, language: str) -> str:
+        params = dict(notice.params)
+        if "kind" in params:
+            key = f"media.kind.{params['kind']}"
+            params["kind"] = self.content.texts.text(
+                key if self.content.texts.has(key) else "media.kind.other", language
+            )
+        return self.text(f"notice.{notice.key}", language, params)
+
+    def partner_text(self, found: PartnerList, language: str) -> str:
+        if not found.partners:
+            return self.text("partners.none_found", language)
+        blocks = [self.text("partners.header", language)]
+        for partner in found.partners:
+            name = html.escape(partner.names.get(language) or partner.names["en"], quote=False)
+            description = html.escape(
+                partner.descriptions.get(language) or partner.descriptions["en"], quote=False
+            )
+            lines = [f"<b>{name}</b>", description]
+            if partner.published_contacts and partner.verified is not None:
+                contacts = ", ".join(html.escape(c.value) for c in partner.published_contacts)
+                checked = self.text(
+                    "partners.verified", language, {"date": partner.verified.isoformat()}
+                )
+                lines.append(f"{contacts} ({checked})")
+            else:
+                lines.append(f"<i>{self.text('partners.contacts_pending', language)}</i>")
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks)
+
+
+class ChatWriter:
+    """Sends one outcome's messages into one private chat, editing the pressed screen where it
+    can and taking the buttons off screens that are no longer current."""
+
+    def __init__(self, bot: ExtBot[None], renderer: Renderer, chat_id: int) -> None:
+        self.bot = bot
+        self.renderer = renderer
+        self.chat_id = chat_id
+
+    async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
+        message = await self.bot.send_message(
+            self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+        return message.message_id
+
+    async def drop_buttons(self, message_id: int | None) -> None:
+        if message_id is None:
+            return
+        # BadRequest: already without buttons, too old, or deleted by the person.
+        with contextlib.suppress(BadRequest):
+            await self.bot.edit_message_reply_markup(self.chat_id, message_id, reply_markup=None)
+
+    async def edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup) -> bool:
+        try:
+            await self.bot.edit_message_text(
+                text, self.chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except BadRequest as exc:
+            return "not modified" in str(exc).lower()
+        return True
+
+    async def write(
+        self,
+        effects: Sequence[Effect | PartnerList],
+        language: str,
+        *,
+        current_screen: int | None,
+        pressed: int | None,
+    ) -> int | None:
+        """Carry out the visible effects; return the message id of the screen now current."""
+        editable = pressed if pressed is not None and pressed == current_screen else None
+        screen_id = current_screen
+        for effect in effects:
+            if isinstance(effect, Perform):
+                if effect.action is ActionKind.SET_LANGUAGE:
+                    language = effect.params.get("language", language)
+                elif effect.action is ActionKind.HANDOFF:
+                    # Until counsellors are connected (the hand-off work), say so honestly.
+                    await self.drop_buttons(editable)
+                    editable = None
+                    await self.send(self.renderer.text("counsellor.unavailable", language))
+                continue
+            if isinstance(effect, Screen):
+                text = self.renderer.screen_text(effect, language)
+                markup = self.renderer.keyboard(effect.buttons, language)
+                if editable is not None and await self.edit(editable, text, markup):
+                    screen_id, editable = editable, None
+                    continue
+                await self.drop_buttons(editable if editable is not None else screen_id)
+                editable = None
+                screen_id = await self.send(text, markup)
+                continue
+            if editable is not None:
+                await self.drop_buttons(editable)
+                screen_id = editable = None
+            if isinstance(effect, Say):
+                await self.send(self.renderer.text(effect.text, language, effect.params))
+            elif isinstance(effect, Notice):
+                await self.send(self.renderer.notice_text(effect, language))
+            elif isinstance(effect, PartnerList):
+                await self.send(self.renderer.partner_text(effect, language))
+        return screen_id
