@@ -132,6 +132,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_flow(args: argparse.Namespace) -> int:
+    from bot.flow_cli import FlowRunner  # noqa: PLC0415 - only for this command
+
+    try:
+        runner = FlowRunner(args.file, args.lang)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    runner.run()
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clgbt",
@@ -253,6 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     with_config(backup)
     backup.add_argument("destination", type=Path, metavar="PATH")
+
+    flow = add("flow", cmd_flow, "Work with flow definitions.")
+    flow_commands = flow.add_subparsers(dest="flow_command", metavar="ACTION", required=True)
+    flow_run = flow_commands.add_parser(
+        "run",
+        help="step through a flow in the terminal (nothing is stored)",
+        description="Step through a flow in the terminal with the real engine and texts. "
+        "Actions are shown, not carried out; nothing is stored.",
+    )
+    flow_run.add_argument("file", type=Path, metavar="FILE", help="a flow definition (YAML)")
+    flow_run.add_argument("--lang", choices=["km", "en"], default="km")
 
     add("version", cmd_version, "Print the version.")
     return parser
