@@ -54,10 +54,16 @@ class Conversation:
         self.engine = engine
         self.partners = partners
 
-    async def step(self, user_id: int, chat_id: int, event: Input) -> Outcome:
+    async def step(
+        self, user_id: int, chat_id: int, event: Input, update_id: int | None = None
+    ) -> Outcome | None:
+        """One step; ``None`` when this update was already handled (Telegram delivers updates
+        at least once: a restart can hand the last one over again)."""
         async with self.store.db.transaction() as tx:
             person, created = await self.store.people.get_or_create(user_id, chat_id, tx=tx)
             saved = await self.store.flow_runs.load(person.id, tx) or {}
+            if update_id is not None and update_id <= saved.get("last_update_id", -1):
+                return None
             state = saved.get("engine")
             if created and not isinstance(event, Start | Press):
                 event = Start(self.welcome_flow)
@@ -87,8 +93,15 @@ class Conversation:
                 screen_message_id = None
             else:
                 screen_message_id = saved.get("screen_message_id")
+                last = saved.get("last_update_id", -1) if update_id is None else update_id
                 await self.store.flow_runs.save(
-                    person.id, {"engine": result.state, "screen_message_id": screen_message_id}, tx
+                    person.id,
+                    {
+                        "engine": result.state,
+                        "screen_message_id": screen_message_id,
+                        "last_update_id": last,
+                    },
+                    tx,
                 )
         return Outcome(
             person,

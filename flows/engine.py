@@ -290,7 +290,10 @@ class Engine:
         self, state: State, node: Node, choice: Choice, effects: list[Effect]
     ) -> State | None:
         if choice.edit is not None:
-            state = {**state, "return_to": [state["flow"], state["node"]]}
+            # Come back here after the answer, or to the node the menu names (an "edit which
+            # answer?" menu returns to the summary it was opened from).
+            back_to = node.params.get("return_to", state["node"])
+            state = {**state, "return_to": [state["flow"], back_to]}
             flow_id, node_id = self.flows.resolve(state["flow"], choice.edit)
             return self._enter(state, flow_id, node_id, effects)
         if node.kind is NodeKind.QUESTION:

@@ -57,6 +57,9 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
             for where, target in _targets(node):
                 if not _exists(flows, flow.id, target):
                     error(node.id, f"{where} leads to {target!r}, which does not exist")
+            back_to = node.params.get("return_to")
+            if back_to is not None and back_to not in flow.nodes:
+                error(node.id, f"return_to {back_to!r} is not a node of this flow")
             choices = (
                 flows.choices(node)
                 if node.choices_from in flows.choice_lists or node.choices_from is None

@@ -78,7 +78,13 @@ async def on_private_update(update: Update, context: BotContext) -> None:
         trigger = update.message.message_id
     else:
         return
-    outcome = await services.conversation.step(user.id, chat.id, event)
+    outcome = await services.conversation.step(user.id, chat.id, event, update.update_id)
+    if outcome is None:
+        if query is not None:
+            with contextlib.suppress(BadRequest):
+                await query.answer()
+        _log.info("update_already_handled")
+        return
     final = next(
         (p for p in outcome.after_commit if p.action in (ActionKind.QUICK_EXIT, ActionKind.ERASE)),
         None,

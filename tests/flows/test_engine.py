@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,8 +216,6 @@ def test_the_engine_is_deterministic() -> None:
 
 
 def test_a_saved_state_resumes_where_the_person_was() -> None:
-    import json
-
     state, _ = run(engine(), [Start(), press("0"), press("0")])
     restored = json.loads(json.dumps(state))  # as stored: JSON, encrypted
     step = engine().step(restored, Text("resumed"))

@@ -1,0 +1,68 @@
+"""A person in the emulated Telegram, driven the way a test reads: press, type, expect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.client import SandboxClient
+
+
+class Person:
+    def __init__(self, client: SandboxClient, user: dict[str, Any]) -> None:
+        self.client = client
+        self.user = user
+        self.id = int(user["id"])
+
+    @classmethod
+    async def join(
+        cls,
+        client: SandboxClient,
+        first_name: str = "Sokha",
+        last_name: str = "Chan",
+        username: str = "sokha_c",
+    ) -> Person:
+        return cls(client, await client.add_user(first_name, last_name, username))
+
+    async def say(self, text: str) -> dict[str, Any]:
+        return await self.client.send_text(self.id, text)
+
+    async def press(self, label: str) -> str:
+        return await self.client.press(self.id, label)
+
+    async def expect(self, fragment: str, within: float = 10.0) -> dict[str, Any]:
+        return await self.client.wait_for_text(self.id, fragment, within=within)
+
+    async def say_then(self, text: str, fragment: str, within: float = 10.0) -> dict[str, Any]:
+        """Type ``text`` and wait for a *new* bot message containing ``fragment``."""
+        sent = await self.say(text)
+
+        def arrived(messages: list[dict[str, Any]]) -> bool:
+            return any(
+                m["message_id"] > sent["message_id"] and fragment in (m.get("text") or "")
+                for m in messages
+            )
+
+        found = await self.client.wait_for(self.id, arrived, within=within)
+        return [
+            m
+            for m in found
+            if m["message_id"] > sent["message_id"] and fragment in (m.get("text") or "")
+        ][-1]
+
+    async def screen(self) -> dict[str, Any]:
+        """The newest bot message that has buttons."""
+        for message in reversed(await self.client.messages(self.id)):
+            if message.get("reply_markup") and message.get("from", {}).get("is_bot"):
+                return message
+        raise AssertionError("no screen with buttons")
+
+    async def buttons(self) -> list[str]:
+        screen = await self.screen()
+        return [b["text"] for row in screen["reply_markup"]["inline_keyboard"] for b in row]
+
+    async def choose(self, label: str, then: str) -> dict[str, Any]:
+        await self.press(label)
+        return await self.expect(then)
+
+    async def messages(self) -> list[dict[str, Any]]:
+        return await self.client.messages(self.id)

@@ -1,0 +1,90 @@
+"""Killing the bot process mid-intake and starting it again resumes at the same question."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.keyring import create_key_file
+from tests.conftest import TEST_TOKEN, Emulator
+from tests.people import Person
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def bot_config(tmp_path: Path, emulator: Emulator) -> Path:
+    create_key_file(tmp_path / "master.key")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\nbase_url = "{emulator.server.base_url}"\n'
+        '[paths]\ndatabase = "clgbt.sqlite3"\nkey_file = "master.key"\n'
+        "[sending]\noverall_per_second = 1000\ngroup_per_minute = 6000\n"
+        "private_per_second = 1000\nprivate_burst = 1000\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+class BotProcess:
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": TEST_TOKEN}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def bot_process(bot_config: Path, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(bot_config, tmp_path / "bot.log")
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+async def test_a_killed_bot_resumes_the_intake(
+    emulator: Emulator, bot_process: BotProcess
+) -> None:
+    bot_process.start()
+    person = await Person.join(emulator.client)
+    await person.say("/start")
+    await person.expect("Please choose a language", within=30)
+    await person.choose("English", "Before we start")
+    await person.choose("Continue", "What would you like to do?")
+    await person.choose("Tell us what happened", "Do you agree")
+    await person.choose("Yes, keep a record", "What was it about?")
+    await person.choose("Work", "Why do you think it happened?")
+    await person.choose("Skip", "In your own words")
+
+    bot_process.kill()
+    await person.say("It happened at the factory.")  # arrives while the bot is down
+    await asyncio.sleep(0.2)
+    bot_process.start()
+
+    await person.expect("Roughly when did it happen?", within=30)
+    await person.say_then("5/2026", "In which province")
+    log = bot_process.log.read_text(encoding="utf-8")
+    assert "factory" not in log and "Sokha" not in log and TEST_TOKEN not in log
