@@ -16,7 +16,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers.person import on_private_update
+from bot.handlers.person import on_private_edit, on_private_update
+from bot.handlers.staff import on_card_button, on_staff_edit, on_staff_message
+from bot.handoff import CARD_PREFIX
+from bot.jobs.handoff import handoff_job
 from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox
@@ -83,13 +86,30 @@ def build_application(
     application = builder.build()
     if not isinstance(application, ClgbtApplication):
         raise TypeError("the builder did not produce a ClgbtApplication")
-    private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
-    application.add_handler(MessageHandler(private, on_private_update))
+    private = filters.ChatType.PRIVATE
+    application.add_handler(
+        MessageHandler(private & ~filters.UpdateType.EDITED, on_private_update)
+    )
+    application.add_handler(
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit)
+    )
+    application.add_handler(CallbackQueryHandler(on_card_button, pattern=f"^{CARD_PREFIX}:"))
     application.add_handler(CallbackQueryHandler(on_private_update))
+    if settings.staff.group_id:
+        staff = filters.Chat(settings.staff.group_id)
+        application.add_handler(
+            MessageHandler(staff & ~filters.UpdateType.EDITED, on_staff_message)
+        )
+        application.add_handler(
+            MessageHandler(staff & filters.UpdateType.EDITED_MESSAGE, on_staff_edit)
+        )
     application.add_error_handler(_on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
     application.job_queue.run_daily(
         purge_job, PURGE_AT.replace(tzinfo=settings.office_hours.timezone), name="daily_purge"
+    )
+    application.job_queue.run_repeating(
+        handoff_job, interval=settings.handoff.check_seconds, first=1, name="handoff_timers"
     )
     return application

@@ -84,6 +84,7 @@ class StaffSettings:
     group_id: int = 0
     coordinator_chat_id: int = 0
     members: tuple[StaffMember, ...] = ()
+    language: str = "en"
 
     def role_of(self, user_id: int) -> Role | None:
         for member in self.members:
@@ -94,6 +95,12 @@ class StaffSettings:
     def member(self, user_id: int) -> StaffMember | None:
         for member in self.members:
             if member.user_id == user_id:
+                return member
+        return None
+
+    def by_alias(self, alias: str) -> StaffMember | None:
+        for member in self.members:
+            if member.alias.lower() == alias.strip().lower():
                 return member
         return None
 
@@ -131,6 +138,13 @@ class SendingSettings:
 
 
 @dataclass(frozen=True)
+class HandoffSettings:
+    queue_alert_minutes: int = 30
+    follow_up_days: int = 7
+    check_seconds: int = 30
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -146,6 +160,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     paths: PathSettings = field(default_factory=PathSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
+    handoff: HandoffSettings = field(default_factory=HandoffSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
 
@@ -314,8 +329,11 @@ def _staff(section: _Section) -> StaffSettings:
             seen_ids.add(user_id)
             seen_aliases.add(alias.lower())
             members.append(StaffMember(user_id, role, alias))
+    language = section.string("language", "en")
+    if language not in ("km", "en"):
+        raise section.error("language", f'expected "km" or "en", got "{language}"')
     section.finish()
-    return StaffSettings(group_id, coordinator_chat_id, tuple(members))
+    return StaffSettings(group_id, coordinator_chat_id, tuple(members), language)
 
 
 def _read_token(telegram: _Section, base: Path, environ: Mapping[str, str]) -> Secret[str] | None:
@@ -424,6 +442,14 @@ def parse_settings(
     )
     se.finish()
 
+    ho = root.table("handoff")
+    handoff = HandoffSettings(
+        queue_alert_minutes=ho.integer("queue_alert_minutes", 30, minimum=1),
+        follow_up_days=ho.integer("follow_up_days", 7, minimum=1),
+        check_seconds=ho.integer("check_seconds", 30, minimum=1),
+    )
+    ho.finish()
+
     lo = root.table("logging")
     level = lo.string("level", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -441,6 +467,7 @@ def parse_settings(
         retention=retention,
         paths=paths,
         sending=sending,
+        handoff=handoff,
         logging=LoggingSettings(level),
     )
 

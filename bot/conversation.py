@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flows.engine import Engine
-from flows.events import ActionDone, Effect, Input, Perform, Press, Start
+from flows.events import ActionDone, Effect, Input, Perform, Press, Say, Start
 from flows.model import ActionKind
 from knowledge.partners import Partner, find_partners
 from storage.repositories.base import Tx
+from storage.repositories.cases import Case
 from storage.repositories.people import Person
 from storage.store import Store
 
@@ -49,10 +51,22 @@ def _answers(variables: dict[str, Any]) -> dict[str, Any]:
 class Conversation:
     welcome_flow = "welcome"
 
-    def __init__(self, store: Store, engine: Engine, partners: tuple[Partner, ...]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        partners: tuple[Partner, ...],
+        *,
+        handoff_enabled: bool = False,
+        queue_alert_minutes: int = 30,
+        follow_up_days: int = 7,
+    ) -> None:
         self.store = store
         self.engine = engine
         self.partners = partners
+        self.handoff_enabled = handoff_enabled
+        self.queue_alert_minutes = queue_alert_minutes
+        self.follow_up_days = follow_up_days
 
     async def step(
         self, user_id: int, chat_id: int, event: Input, update_id: int | None = None
@@ -150,6 +164,17 @@ class Conversation:
             await self.store.people.set_consents(person.id, consents, tx)
             await self.store.events.add(case.id, "opened", "person", None, tx)
             return ActionDone({"case_code": case.code}), language, case.code
+        if effect.action is ActionKind.HANDOFF:
+            if not self.handoff_enabled:
+                effects.append(Say("counsellor.unavailable"))
+                return ActionDone({"handoff": "unavailable"}), language, None
+            case = await self.start_handoff(tx, person, language)
+            after_commit.append(Perform(ActionKind.HANDOFF, {"case_id": case.id}))
+            return None, language, case.code
+        if effect.action is ActionKind.SCHEDULE_FOLLOW_UP:
+            due = datetime.now(UTC) + timedelta(days=self.follow_up_days)
+            await self.store.schedule.add("follow_up", due, {}, person_id=person.id, tx=tx)
+            return None, language, None
         if effect.action is ActionKind.FIND_PARTNERS:
             found = find_partners(
                 self.partners,
@@ -160,6 +185,30 @@ class Conversation:
             return ActionDone({"partner_count": str(len(found))}), language, None
         after_commit.append(effect)
         return None, language, None
+
+    async def start_handoff(self, tx: Tx, person: Person, language: str) -> Case:
+        """The database side of asking for a counsellor: the open case (created if there is
+        none) is relayed, waits from now, and gets a queue alert. Telegram comes after."""
+        case = await self.store.cases.open_for_person(person.id, tx)
+        if case is None:
+            case = await self.store.cases.create(person.id, {}, status="waiting", tx=tx)
+            await self.store.events.add(case.id, "opened", "person", None, tx)
+        status = "assigned" if case.assigned_alias else "waiting"
+        await self.store.cases.update(case.id, tx, status=status, relay=1, language=language)
+        if status == "waiting":
+            now = datetime.now(UTC)
+            await self.store.cases.set_waiting_since(case.id, now, tx)
+            await self.store.schedule.cancel(case_id=case.id, kind="queue_alert", tx=tx)
+            await self.store.schedule.add(
+                "queue_alert",
+                now + timedelta(minutes=self.queue_alert_minutes),
+                {"code": case.code},
+                case_id=case.id,
+                tx=tx,
+            )
+        await self.store.events.add(case.id, "handoff_requested", "person", None, tx)
+        refreshed = await self.store.cases.get(case.id, tx)
+        return refreshed or case
 
     async def remember_screen(self, person: Person, message_id: int | None) -> None:
         async with self.store.db.transaction() as tx:

@@ -21,11 +21,13 @@ from knowledge.validation import article_footer
 
 
 class Renderer:
-    def __init__(self, content: Content) -> None:
+    def __init__(self, content: Content, defaults: dict[str, str] | None = None) -> None:
         self.content = content
+        self.defaults = defaults or {}
 
     def text(self, key: str, language: str, params: dict[str, str] | None = None, /) -> str:
-        escaped = {k: html.escape(v, quote=False) for k, v in (params or {}).items()}
+        merged = {**self.defaults, **(params or {})}
+        escaped = {k: html.escape(v, quote=False) for k, v in merged.items()}
         return self.content.texts.text(key, language, **escaped)
 
     def keyboard(self, rows: Sequence[Sequence[Button]], language: str) -> InlineKeyboardMarkup:
@@ -141,11 +143,6 @@ class ChatWriter:
             if isinstance(effect, Perform):
                 if effect.action is ActionKind.SET_LANGUAGE:
                     language = effect.params.get("language", language)
-                elif effect.action is ActionKind.HANDOFF:
-                    # Until counsellors are connected (the hand-off work), say so honestly.
-                    await self.drop_buttons(editable)
-                    editable = None
-                    await self.send(self.renderer.text("counsellor.unavailable", language))
                 continue
             if isinstance(effect, Screen):
                 text = self.renderer.screen_text(effect, language)

@@ -24,6 +24,7 @@ from bot.app import build_application
 from bot.config import RunMode, Settings
 from bot.content import load_content
 from bot.conversation import Conversation, new_screen_token
+from bot.handoff import Handoff
 from bot.logs import EventLogger
 from bot.rendering import Renderer
 from bot.services import ClgbtApplication, Services
@@ -43,12 +44,22 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
     public_key = load_coordinator_public_key(settings.paths.coordinator_public_key)
     store = await open_store(settings, environ)
     engine = Engine(content.flows, new_screen_token)
+    renderer = Renderer(content, {"follow_up_days": str(settings.handoff.follow_up_days)})
+    conversation = Conversation(
+        store,
+        engine,
+        content.partners,
+        handoff_enabled=settings.staff.group_id != 0,
+        queue_alert_minutes=settings.handoff.queue_alert_minutes,
+        follow_up_days=settings.handoff.follow_up_days,
+    )
     return Services(
         settings=settings,
         content=content,
         store=store,
-        conversation=Conversation(store, engine, content.partners),
-        renderer=Renderer(content),
+        conversation=conversation,
+        renderer=renderer,
+        handoff=Handoff(settings, store, renderer),
         coordinator_public_key=public_key,
     )
 

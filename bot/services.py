@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.content import Content
 from bot.conversation import Conversation
+from bot.handoff import Handoff
 from bot.rendering import Renderer
 from storage.sealing import CoordinatorPublicKey
 from storage.store import Store
@@ -22,6 +23,7 @@ class Services:
     store: Store
     conversation: Conversation
     renderer: Renderer
+    handoff: Handoff
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

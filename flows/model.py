@@ -31,10 +31,12 @@ class ActionKind(StrEnum):
     SET_LANGUAGE = "set_language"
     QUICK_EXIT = "quick_exit"
     FIND_PARTNERS = "find_partners"
+    SCHEDULE_FOLLOW_UP = "schedule_follow_up"
 
 
-# Actions whose result the flow waits for before it goes on.
-AWAITED_ACTIONS = frozenset({ActionKind.CREATE_CASE, ActionKind.FIND_PARTNERS})
+# Actions whose result the flow waits for before it goes on. A hand-off is answered when the
+# counsellor chat ends: while it lasts, the flow is quiet.
+AWAITED_ACTIONS = frozenset({ActionKind.CREATE_CASE, ActionKind.FIND_PARTNERS, ActionKind.HANDOFF})
 # Actions after which the person's run is over.
 FINAL_ACTIONS = frozenset({ActionKind.ERASE, ActionKind.QUICK_EXIT})
 

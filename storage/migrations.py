@@ -126,5 +126,38 @@ CASE_STATISTICS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, CASE_STATISTICS)
+HANDOFF = Migration(
+    "0003_handoff",
+    (
+        # The case's language (for the topic name), whether the person's chat is relayed to
+        # the case's topic, and since when it has waited (encrypted: a precise time).
+        "ALTER TABLE cases ADD COLUMN language TEXT",
+        "ALTER TABLE cases ADD COLUMN relay INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE cases ADD COLUMN waiting_since BLOB",
+        "CREATE INDEX cases_topic ON cases(topic_id)",
+        # Which copy in the topic belongs to which message in the private chat, so replies
+        # keep their thread and edits can be mirrored. Message ids identify nobody.
+        """CREATE TABLE relayed_messages (
+            id TEXT PRIMARY KEY,
+            case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            person_message_id INTEGER NOT NULL,
+            topic_message_id INTEGER NOT NULL,
+            from_person INTEGER NOT NULL
+        )""",
+        "CREATE INDEX relayed_person ON relayed_messages(case_id, person_message_id)",
+        "CREATE INDEX relayed_topic ON relayed_messages(case_id, topic_message_id)",
+        # A pseudonym silenced by staff for abuse, with a reason and an expiry.
+        """CREATE TABLE blocks (
+            id TEXT PRIMARY KEY,
+            person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            reason BLOB,
+            until TEXT NOT NULL,
+            by_alias TEXT NOT NULL,
+            lifted INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX blocks_person ON blocks(person_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, CASE_STATISTICS, HANDOFF)
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

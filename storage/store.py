@@ -12,11 +12,13 @@ from storage.pseudonyms import Pseudonymizer
 from storage.repositories.archives import ArchiveRepository
 from storage.repositories.audit import AuditRepository
 from storage.repositories.base import Clock, utc_now
+from storage.repositories.blocks import BlockRepository
 from storage.repositories.case_events import CaseEventRepository
 from storage.repositories.cases import CaseRepository
 from storage.repositories.flow_runs import FlowRunRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.referrals import ReferralRepository
+from storage.repositories.relay import RelayRepository
 from storage.repositories.schedule import ScheduleRepository
 
 # Every encrypted column, as (table, column). Rotation re-encrypts exactly these, and the
@@ -29,6 +31,8 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("case_events", "body"),
     ("referrals", "summary"),
     ("scheduled_actions", "payload"),
+    ("cases", "waiting_since"),
+    ("blocks", "reason"),
 )
 
 
@@ -46,6 +50,8 @@ class Store:
     audit: AuditRepository
     schedule: ScheduleRepository
     archives: ArchiveRepository
+    relay: RelayRepository
+    blocks: BlockRepository
 
     @classmethod
     async def open(cls, path: Path, keyring: Keyring, clock: Clock = utc_now) -> Store:
@@ -69,6 +75,8 @@ class Store:
             audit=AuditRepository(db, cipher, clock),
             schedule=ScheduleRepository(db, cipher, clock),
             archives=ArchiveRepository(db, cipher, clock),
+            relay=RelayRepository(db, cipher, clock),
+            blocks=BlockRepository(db, cipher, clock),
         )
 
     async def close(self) -> None:

@@ -70,7 +70,7 @@ async def test_a_full_intake_in_english(running_bot: RunningBot) -> None:
     saved = await person.choose("Save", "Your case code is")
     code = str(saved["text"]).split("Your case code is ")[1].split(".")[0]
     assert len(code) == 9 and code[4] == "-"
-    await person.expect("What would you like to do?")
+    await person.choose("Not now", "What would you like to do?")
 
     store = running_bot.application.services.store
     case = await store.cases.get_by_code(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from storage.db import Row
@@ -30,6 +31,8 @@ class Case:
     topic_id: int | None
     opened_on: str
     closed_on: str | None
+    language: str | None = None
+    relay: bool = False
 
 
 def _case(row: Row) -> Case:
@@ -211,6 +214,42 @@ class CaseRepository(Repository):
                     "(SELECT statistics_id FROM cases WHERE id = ?)",
                     (*statistics.values(), case_id),
                 )
+
+    async def claim(self, case_id: str, alias: str, tx: Tx | None = None) -> bool:
+        """Assign the case to ``alias`` if nobody holds it: exactly one of two racing claims
+        wins, because the check and the write are one statement."""
+        async with self.write(tx) as w:
+            cursor = await w.execute(
+                "UPDATE cases SET status = 'assigned', assigned_alias = ? WHERE id = ? "
+                "AND assigned_alias IS NULL AND status != 'closed'",
+                (alias, case_id),
+            )
+            return cursor.rowcount == 1
+
+    async def relayed_for_person(self, person_id: str, tx: Tx | None = None) -> Case | None:
+        """The open case whose chat is relayed to a topic, if any."""
+        row = await self.fetch_one(
+            "SELECT * FROM cases WHERE person_id = ? AND relay = 1 AND status != 'closed' "
+            "ORDER BY opened_on DESC LIMIT 1",
+            (person_id,),
+            tx,
+        )
+        return None if row is None else _case(row)
+
+    async def set_waiting_since(
+        self, case_id: str, since: datetime | None, tx: Tx | None = None
+    ) -> None:
+        value = None if since is None else self.seal("waiting_since", case_id, since.isoformat())
+        async with self.write(tx) as w:
+            await w.execute("UPDATE cases SET waiting_since = ? WHERE id = ?", (value, case_id))
+
+    async def waiting_since(self, case_id: str) -> datetime | None:
+        row = await self.fetch_one("SELECT waiting_since FROM cases WHERE id = ?", (case_id,))
+        if row is None or row["waiting_since"] is None:
+            return None
+        return datetime.fromisoformat(
+            self.open_text("waiting_since", case_id, row["waiting_since"])
+        )
 
     async def close(self, case_id: str, outcome: str | None, tx: Tx | None = None) -> None:
         await self.update(

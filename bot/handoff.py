@@ -1,0 +1,316 @@
+"""The Telegram side of a hand-off: one forum topic per case, a case card, and the anonymous
+relay both ways with ``copyMessage``; messages are never forwarded, since a forward carries
+the sender's identity."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.config import Settings
+from bot.logs import EventLogger
+from bot.office_hours import describe_hours, is_open, next_opening
+from bot.rendering import Renderer
+from storage.repositories.cases import Case
+from storage.store import Store
+
+_log = EventLogger("handoff")
+TOPIC_GONE = ("thread not found", "topic_closed", "topic_deleted", "topic_id_invalid")
+CARD_PREFIX = "card"
+
+
+def topic_gone(error: BadRequest) -> bool:
+    text = str(error).lower()
+    return any(fragment in text for fragment in TOPIC_GONE)
+
+
+def card_keyboard(renderer: Renderer, code: str, language: str) -> InlineKeyboardMarkup:
+    def button(action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            renderer.text(f"staff.button.{action}", language),
+            callback_data=f"{CARD_PREFIX}:{action}:{code}",
+        )
+
+    return InlineKeyboardMarkup([[button("claim"), button("release"), button("close")]])
+
+
+class Handoff:
+    def __init__(self, settings: Settings, store: Store, renderer: Renderer) -> None:
+        self.settings = settings
+        self.store = store
+        self.renderer = renderer
+        self.group_id = settings.staff.group_id
+        self.staff_language = settings.staff.language
+
+    @property
+    def enabled(self) -> bool:
+        return self.group_id != 0
+
+    def staff_text(self, key: str, **params: str) -> str:
+        return self.renderer.text(key, self.staff_language, params)
+
+    # ------------------------------------------------------------ topic and card
+    def topic_name(self, case: Case) -> str:
+        return f"{case.code} · {case.category or 'general'} · {case.language or 'km'}"
+
+    async def card_text(self, case: Case) -> str:
+        language = self.staff_language
+        texts = self.renderer.content.texts
+        lines = [f"<b>{self.staff_text('staff.card.title', code=case.code)}</b>"]
+        if case.urgent:
+            lines[0] += " · " + self.staff_text("staff.card.urgent")
+        person_language = texts.text(f"language.{case.language or 'km'}", language)
+        lines.append(self.staff_text("staff.card.language", language=person_language))
+        status = (
+            self.staff_text("staff.card.assigned", alias=case.assigned_alias)
+            if case.assigned_alias
+            else self.staff_text("staff.card.waiting")
+        )
+        lines.append(status)
+        person = await self.store.people.get(case.person_id)
+        consented = bool(person and person.consents.get("share_counsellor"))
+        answers = await self.store.cases.answers(case.id)
+        if answers and consented:
+            lines.append("")
+            for name in (
+                "category",
+                "grounds",
+                "what",
+                "when",
+                "province",
+                "perpetrator",
+                "danger",
+                "help",
+            ):
+                value = answers.get(name)
+                if value is None:
+                    continue
+                shown = str(value)
+                for list_name in (
+                    "categories",
+                    "grounds",
+                    "provinces",
+                    "perpetrators",
+                    "danger",
+                    "help",
+                ):
+                    key = f"taxonomy.{list_name}.{value}"
+                    if texts.has(key) and name not in ("what", "when"):
+                        shown = texts.text(key, language)
+                        break
+                title = texts.text(f"answers.{name}", language)
+                lines.append(f"<b>{html.escape(title)}:</b> {html.escape(shown, quote=False)}")
+        elif answers:
+            lines.append(self.staff_text("staff.card.not_shared"))
+        else:
+            lines.append(self.staff_text("staff.card.no_intake"))
+        return "\n".join(lines)
+
+    async def post_card(
+        self, bot: ExtBot[None], case: Case, topic_id: int, note: str | None = None
+    ) -> None:
+        text = await self.card_text(case)
+        if note:
+            text = f"<i>{html.escape(note)}</i>\n\n{text}"
+        await bot.send_message(
+            self.group_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=topic_id,
+            protect_content=True,
+            reply_markup=card_keyboard(self.renderer, case.code, self.staff_language),
+        )
+
+    async def create_topic(self, bot: ExtBot[None], case: Case, *, recreated: bool) -> int:
+        topic = await bot.create_forum_topic(self.group_id, self.topic_name(case))
+        topic_id = topic.message_thread_id
+        await self.store.cases.update(case.id, topic_id=topic_id)
+        fresh = await self.store.cases.get(case.id) or case
+        note = self.staff_text("staff.topic_recreated") if recreated else None
+        await self.post_card(bot, fresh, topic_id, note)
+        _log.info("topic_created", recreated=recreated)
+        return topic_id
+
+    async def ensure_topic(self, bot: ExtBot[None], case: Case) -> int:
+        if case.topic_id is not None:
+            return case.topic_id
+        return await self.create_topic(bot, case, recreated=False)
+
+    # ------------------------------------------------------------ opening
+    async def open(
+        self, bot: ExtBot[None], case_id: str, person_chat_id: int, language: str
+    ) -> None:
+        """After the database step: make sure the case has a topic and tell the person what
+        happens next and roughly when."""
+        case = await self.store.cases.get(case_id)
+        if case is None:
+            return
+        await self.ensure_topic(bot, case)
+        hours = self.settings.office_hours
+        now = datetime.now(UTC)
+        params = {
+            "code": case.code,
+            "hours": describe_hours(hours),
+            "minutes": str(self.settings.handoff.queue_alert_minutes),
+        }
+        if case.assigned_alias:
+            key = "handoff.resumed"
+            params["alias"] = case.assigned_alias
+        elif is_open(hours, now):
+            key = "handoff.open"
+        else:
+            key = "handoff.closed"
+            params["next"] = next_opening(hours, now).strftime("%a %d %b %H:%M")
+        await bot.send_message(
+            person_chat_id,
+            self.renderer.text(key, language, params),
+            parse_mode=ParseMode.HTML,
+            reply_markup=self.relay_keyboard(language),
+        )
+        _log.info("handoff_opened", within_hours=key == "handoff.open")
+
+    def relay_keyboard(self, language: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        self.renderer.text("handoff.end_button", language),
+                        callback_data="relay.end",
+                    ),
+                    InlineKeyboardButton(
+                        self.renderer.text("nav.quick_exit", language), callback_data="relay.x"
+                    ),
+                ]
+            ]
+        )
+
+    # ------------------------------------------------------------ relay
+    async def to_topic(self, bot: ExtBot[None], case: Case, message: Message) -> None:
+        """Copy the person's message into the topic; re-create a topic that is gone."""
+        reply = None
+        if message.reply_to_message is not None:
+            target = await self.store.relay.topic_copy(
+                case.id, message.reply_to_message.message_id
+            )
+            if target is not None:
+                reply = ReplyParameters(target, allow_sending_without_reply=True)
+        topic_id = await self.ensure_topic(bot, case)
+        for attempt in range(2):
+            try:
+                copied = await bot.copy_message(
+                    self.group_id,
+                    message.chat_id,
+                    message.message_id,
+                    message_thread_id=topic_id,
+                    reply_parameters=reply,
+                )
+            except BadRequest as exc:
+                if attempt == 0 and topic_gone(exc):
+                    topic_id = await self.create_topic(bot, case, recreated=True)
+                    reply = None
+                    continue
+                raise
+            await self.store.relay.link(
+                case.id, message.message_id, copied.message_id, from_person=True
+            )
+            return
+
+    async def to_person(self, bot: ExtBot[None], case: Case, message: Message) -> bool:
+        """Copy the counsellor's message to the person; False if they cannot be reached."""
+        person = await self.store.people.get(case.person_id)
+        if person is None:
+            return False
+        reply = None
+        if message.reply_to_message is not None:
+            target = await self.store.relay.person_copy(
+                case.id, message.reply_to_message.message_id
+            )
+            if target is not None:
+                reply = ReplyParameters(target, allow_sending_without_reply=True)
+        try:
+            copied = await bot.copy_message(
+                person.chat_id, self.group_id, message.message_id, reply_parameters=reply
+            )
+        except Forbidden:
+            return False
+        await self.store.relay.link(
+            case.id, copied.message_id, message.message_id, from_person=False
+        )
+        return True
+
+    async def mirror_edit(
+        self, bot: ExtBot[None], case: Case, message: Message, from_person: bool
+    ) -> None:
+        """Mirror an edited text message to its copy, while Telegram allows editing."""
+        if message.text is None:
+            return
+        if from_person:
+            chat_id, target = (
+                self.group_id,
+                await self.store.relay.topic_copy(case.id, message.message_id),
+            )
+        else:
+            person = await self.store.people.get(case.person_id)
+            if person is None:
+                return
+            chat_id = person.chat_id
+            target = await self.store.relay.person_copy(case.id, message.message_id)
+        if target is None:
+            return
+        try:
+            await bot.edit_message_text(
+                message.text, chat_id, target, entities=message.entities or None
+            )
+        except BadRequest:
+            _log.warning("edit_not_mirrored")
+
+    async def tell_topic(self, bot: ExtBot[None], case: Case, key: str, **params: str) -> None:
+        if case.topic_id is None:
+            return
+        try:
+            await bot.send_message(
+                self.group_id,
+                self.staff_text(key, **params),
+                parse_mode=ParseMode.HTML,
+                message_thread_id=case.topic_id,
+            )
+        except BadRequest as exc:
+            if not topic_gone(exc):
+                raise
+            topic_id = await self.create_topic(bot, case, recreated=True)
+            await bot.send_message(
+                self.group_id,
+                self.staff_text(key, **params),
+                parse_mode=ParseMode.HTML,
+                message_thread_id=topic_id,
+            )
+
+    async def tell_person(self, bot: ExtBot[None], case: Case, key: str, **params: str) -> None:
+        person = await self.store.people.get(case.person_id)
+        if person is None:
+            return
+        try:
+            await bot.send_message(
+                person.chat_id,
+                self.renderer.text(key, person.language, params),
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError as exc:
+            _log.warning("person_not_reached", error=type(exc).__name__)
+
+    async def delete_topics(self, bot: ExtBot[None], topic_ids: list[int]) -> None:
+        for topic_id in topic_ids:
+            try:
+                await bot.delete_forum_topic(self.group_id, topic_id)
+            except BadRequest:
+                _log.warning("topic_delete_failed")

@@ -1,0 +1,52 @@
+"""Timers kept in the database, so a restart keeps them: queue alerts to coordinators when a
+case waits too long, and the check-ins people accepted when their case closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.handlers.person import show_flow
+from bot.logs import EventLogger
+from bot.services import BotContext
+from flows.events import Start
+
+_log = EventLogger("jobs")
+
+
+async def handoff_job(context: BotContext) -> None:
+    services = context.services
+    store = services.store
+    now = datetime.now(UTC)
+    for action in await store.schedule.due(now, ("queue_alert", "follow_up")):
+        try:
+            if action.kind == "queue_alert":
+                await queue_alert(context, action.case_id)
+            elif action.person_id is not None:
+                person = await store.people.get(action.person_id)
+                if person is not None:
+                    await show_flow(context.bot, services, person.chat_id, Start("followup"))
+                    _log.info("follow_up_sent")
+        except TelegramError as exc:
+            _log.error("scheduled_action_failed", exc, kind=action.kind)
+        await store.schedule.mark_done(action.id)
+
+
+async def queue_alert(context: BotContext, case_id: str | None) -> None:
+    services = context.services
+    case = await services.store.cases.get(case_id) if case_id else None
+    if case is None or case.status != "waiting" or not case.relay:
+        return
+    since = await services.store.cases.waiting_since(case.id)
+    minutes = int((datetime.now(UTC) - since).total_seconds() // 60) if since else 0
+    urgent = (" · " + services.handoff.staff_text("staff.card.urgent")) if case.urgent else ""
+    text = services.handoff.staff_text(
+        "staff.alert", code=case.code, minutes=str(minutes), urgent=urgent
+    )
+    settings = services.settings.staff
+    target = settings.coordinator_chat_id or settings.group_id
+    await context.bot.send_message(target, text, parse_mode=ParseMode.HTML)
+    await services.store.events.add(case.id, "queue_alert", "bot")
+    _log.info("queue_alert_sent", urgent=case.urgent)
