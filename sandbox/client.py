@@ -75,6 +75,12 @@ class SandboxClient:
             "fault", method=method, error_code=error_code, retry_after=retry_after, count=count
         )
 
+    async def close_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
+        await self._call("topic_by_hand", chat_id=chat_id, thread_id=thread_id, what="close")
+
+    async def delete_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
+        await self._call("topic_by_hand", chat_id=chat_id, thread_id=thread_id, what="delete")
+
     async def advance_clock(self, seconds: float) -> float:
         return float(await self._call("clock", advance_seconds=seconds))
 

@@ -166,6 +166,22 @@ def _topics(state: TelegramState, body: dict[str, Any]) -> Any:
     ]
 
 
+def _topic_by_hand(state: TelegramState, body: dict[str, Any]) -> Any:
+    """An administrator closes or deletes a forum topic in the Telegram app."""
+    chat = state.chat(body["chat_id"])
+    thread_id = int(body["thread_id"])
+    topic = chat.topics.get(thread_id)
+    if topic is None:
+        raise ApiError(400, "Bad Request: message thread not found")
+    if body.get("what") == "delete":
+        for message in state.visible(chat.id, thread_id):
+            state.delete(chat.id, message.message_id, "admin")
+        del chat.topics[thread_id]
+    else:
+        topic.closed = True
+    return True
+
+
 def _deletions(state: TelegramState, body: dict[str, Any]) -> Any:
     chat_id = _opt_int(body, "chat_id")
     return [
@@ -252,6 +268,7 @@ CONTROL: dict[str, Callable[[TelegramState, dict[str, Any]], Any]] = {
     "messages": _messages,
     "history": _all_messages,
     "topics": _topics,
+    "topic_by_hand": _topic_by_hand,
     "deletions": _deletions,
     "calls": _calls,
     "fault": _fault,

@@ -51,6 +51,8 @@ def _case(row: Row) -> Case:
         topic_id=row["topic_id"],
         opened_on=row["opened_on"],
         closed_on=row["closed_on"],
+        language=row["language"],
+        relay=bool(row["relay"]),
     )
 
 
@@ -190,6 +192,8 @@ class CaseRepository(Repository):
             "province",
             "perpetrator",
             "incident_month",
+            "language",
+            "relay",
         }
         unknown = set(fields) - allowed
         if unknown:
@@ -253,7 +257,12 @@ class CaseRepository(Repository):
 
     async def close(self, case_id: str, outcome: str | None, tx: Tx | None = None) -> None:
         await self.update(
-            case_id, tx, status="closed", outcome=outcome, closed_on=self.today().isoformat()
+            case_id,
+            tx,
+            status="closed",
+            outcome=outcome,
+            relay=0,
+            closed_on=self.today().isoformat(),
         )
 
     async def delete(self, case_id: str, tx: Tx | None = None) -> None:
