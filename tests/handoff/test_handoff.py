@@ -322,3 +322,60 @@ async def test_edits_and_replies_keep_their_thread(service: Service) -> None:
     )
     answer = await person.expect("Which company?")
     assert answer["reply_to_message"]["message_id"] == sent["message_id"]
+
+
+async def test_release_transfer_summary_and_block(service: Service) -> None:
+    person = await service.person_asks_for_counsellor()
+    staff = service.staff
+    thread = await service.topic_of(person)
+    await staff.say(staff.dara, "/claim", thread)
+    await person.expect("Counsellor Dara is here")
+    await staff.say(staff.dara, "/release", thread)
+    await person.expect("Another counsellor will reply here soon")
+    await staff.say(staff.visal, "/claim", thread)
+    await person.expect("Counsellor Visal is here")
+    await staff.say(staff.visal, "/transfer Nobody", thread)
+    await staff.wait_topic(thread, "No counsellor with the alias Nobody")
+    await staff.say(staff.visal, "/transfer Dara", thread)
+    await person.expect("Counsellor Dara is taking over")
+    await staff.say(staff.dara, "/summary", thread)
+    summary = await staff.wait_topic(thread, "Events")
+    assert "claimed (Dara)" in summary["text"] and "transferred (Visal)" in summary["text"]
+    [audit] = await service.store.audit.recent()
+    assert (audit.actor, audit.action) == ("Dara", "case_summary_read")
+
+    await staff.say(staff.dara, "/block 7 abusive messages", thread)
+    await person.expect("This conversation has ended.")
+    await person.say("are you there???")
+    await asyncio.sleep(0.3)
+    assert not any(
+        "are you there???" in str(m.get("text")) for m in await staff.topic_messages(thread)
+    )
+    found = await service.store.people.find(person.id)
+    block = await service.store.blocks.active(found.id)
+    assert block is not None and block.reason == "abusive messages"
+    [case] = await service.store.cases.for_person(found.id)
+    await staff.say(staff.dara, f"/unblock {case.code}", None)
+    await service.client.wait_for_text(staff.group_id, "Only coordinators and admins")
+    await staff.say(staff.sophea, f"/unblock {case.code}", None)
+    await service.client.wait_for_text(staff.group_id, f"The block on {case.code} is lifted")
+    assert await service.store.blocks.active(found.id) is None
+
+
+async def test_an_accepted_check_in_comes_back(service: Service) -> None:
+    person = await service.person_asks_for_counsellor()
+    staff = service.staff
+    thread = await service.topic_of(person)
+    await staff.say(staff.dara, "/claim", thread)
+    await person.expect("Counsellor Dara is here")
+    await staff.say(staff.dara, "/close information_given", thread)
+    await person.expect("check in with you in 7 days")
+    await person.choose("Yes, please check in", "We will check in with you then")
+    async with service.store.db.transaction() as tx:  # the days have passed
+        await tx.execute(
+            "UPDATE scheduled_actions SET due_at = ? WHERE kind = 'follow_up'",
+            ((datetime.now(UTC) - timedelta(minutes=1)).isoformat(),),
+        )
+    await person.expect("Are things better for you now?")
+    await person.choose("Not really", "A counsellor can talk with you here")
+    assert await service.store.schedule.pending("follow_up") == []
