@@ -16,7 +16,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers.coordinator import on_coordinator_command
 from bot.handlers.person import on_private_edit, on_private_update
+from bot.handlers.referrals import on_partner_answer, on_referral_consent
 from bot.handlers.staff import on_card_button, on_staff_edit, on_staff_message
 from bot.handoff import CARD_PREFIX
 from bot.jobs.handoff import handoff_job
@@ -94,7 +96,16 @@ def build_application(
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, on_private_edit)
     )
     application.add_handler(CallbackQueryHandler(on_card_button, pattern=f"^{CARD_PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(on_referral_consent, pattern="^ref:"))
+    application.add_handler(CallbackQueryHandler(on_partner_answer, pattern="^refp:"))
     application.add_handler(CallbackQueryHandler(on_private_update))
+    if settings.staff.coordinator_chat_id:
+        application.add_handler(
+            MessageHandler(
+                filters.Chat(settings.staff.coordinator_chat_id) & filters.COMMAND,
+                on_coordinator_command,
+            )
+        )
     if settings.staff.group_id:
         staff = filters.Chat(settings.staff.group_id)
         application.add_handler(

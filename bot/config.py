@@ -145,6 +145,22 @@ class HandoffSettings:
 
 
 @dataclass(frozen=True)
+class ReferralSettings:
+    partner_chats: tuple[tuple[str, int], ...] = ()
+    follow_up_days: int = 14
+    small_cell_threshold: int = 5
+
+    def chat_for(self, partner_id: str) -> int | None:
+        return dict(self.partner_chats).get(partner_id)
+
+    def partner_for_chat(self, chat_id: int) -> str | None:
+        for partner_id, partner_chat in self.partner_chats:
+            if partner_chat == chat_id:
+                return partner_id
+        return None
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -161,6 +177,7 @@ class Settings:
     paths: PathSettings = field(default_factory=PathSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
+    referrals: ReferralSettings = field(default_factory=ReferralSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
 
@@ -450,6 +467,22 @@ def parse_settings(
     )
     ho.finish()
 
+    re_ = root.table("referrals")
+    chats_raw = re_.raw("partner_chats") or {}
+    if not isinstance(chats_raw, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in chats_raw.values()
+    ):
+        raise re_.error(
+            "partner_chats",
+            "expected a table of partner id = chat id, like { rock = -1001234567890 }",
+        )
+    referrals = ReferralSettings(
+        partner_chats=tuple((str(k), int(v)) for k, v in chats_raw.items()),
+        follow_up_days=re_.integer("follow_up_days", 14, minimum=1),
+        small_cell_threshold=re_.integer("small_cell_threshold", 5, minimum=2),
+    )
+    re_.finish()
+
     lo = root.table("logging")
     level = lo.string("level", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -468,6 +501,7 @@ def parse_settings(
         paths=paths,
         sending=sending,
         handoff=handoff,
+        referrals=referrals,
         logging=LoggingSettings(level),
     )
 

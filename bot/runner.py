@@ -26,6 +26,7 @@ from bot.content import load_content
 from bot.conversation import Conversation, new_screen_token
 from bot.handoff import Handoff
 from bot.logs import EventLogger
+from bot.referrals import Referrals
 from bot.rendering import Renderer
 from bot.services import ClgbtApplication, Services
 from bot.storage_setup import load_coordinator_public_key, open_store
@@ -53,13 +54,15 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         queue_alert_minutes=settings.handoff.queue_alert_minutes,
         follow_up_days=settings.handoff.follow_up_days,
     )
+    handoff = Handoff(settings, store, renderer)
     return Services(
         settings=settings,
         content=content,
         store=store,
         conversation=conversation,
         renderer=renderer,
-        handoff=Handoff(settings, store, renderer),
+        handoff=handoff,
+        referrals=Referrals(settings, store, renderer, handoff, content.partners),
         coordinator_public_key=public_key,
     )
 

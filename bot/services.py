@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.conversation import Conversation
 from bot.handoff import Handoff
+from bot.referrals import Referrals
 from bot.rendering import Renderer
 from storage.sealing import CoordinatorPublicKey
 from storage.store import Store
@@ -24,6 +25,7 @@ class Services:
     conversation: Conversation
     renderer: Renderer
     handoff: Handoff
+    referrals: Referrals
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

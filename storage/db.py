@@ -184,6 +184,10 @@ class Database:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    def raw_reader(self) -> sqlite3.Connection:
+        """A separate read-only connection for the anonymous statistics tables."""
+        return open_read_only(self.path)
+
     async def checkpoint(self) -> None:
         """Fold the WAL into the database and truncate it, so deleted data leaves the WAL."""
         async with self._lock:

@@ -26,6 +26,7 @@ class PurgeReport:
     audit_entries: int = 0
     scheduled_actions: int = 0
     people: int = 0
+    sealed_topic_ids: tuple[int, ...] = ()
 
     def lines(self) -> list[str]:
         lines = [
@@ -92,6 +93,7 @@ async def purge(
             audit_entries=audit.rowcount,
             scheduled_actions=actions.rowcount,
             people=people.rowcount,
+            sealed_topic_ids=tuple(c.topic_id for c in expired[:sealed] if c.topic_id),
         )
     await store.db.checkpoint()
     return report

@@ -15,6 +15,8 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.conversation import Outcome
+from bot.handlers.coordinator import ROLES as COORDINATOR_ROLES
+from bot.handlers.coordinator import coordinator_command, on_coordinator_command
 from bot.logs import EventLogger
 from bot.rendering import ChatWriter
 from bot.services import BotContext, Services
@@ -103,6 +105,11 @@ async def on_private_update(update: Update, context: BotContext) -> None:
     services = context.services
     query = update.callback_query
     message = update.message
+    if message is not None and coordinator_command(message.text) is not None:
+        member = services.settings.staff.member(user.id)
+        if member is not None and member.role in COORDINATOR_ROLES:
+            await on_coordinator_command(update, context)
+            return
     pressed: int | None = None
     trigger: int | None = None
     if query is not None:

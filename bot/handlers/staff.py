@@ -13,9 +13,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.config import Role, StaffMember
+from bot.handlers.coordinator import coordinator_command, on_coordinator_command
 from bot.handlers.person import show_flow
 from bot.handoff import CARD_PREFIX
 from bot.logs import EventLogger
+from bot.referrals import DONE_REASONS
 from bot.services import BotContext, Services
 from flows.events import Start
 from storage.repositories.cases import Case
@@ -44,6 +46,9 @@ async def on_staff_message(update: Update, context: BotContext) -> None:
         return
     member = services.settings.staff.member(user.id)
     text = message.text or ""
+    if coordinator_command(text) is not None:
+        await on_coordinator_command(update, context)
+        return
     if text.startswith("/"):
         name, argument = parse_command(text)
         if member is None or member.role not in CASE_ROLES:
@@ -101,7 +106,17 @@ async def run_command(
     if name == "unblock":
         await unblock(message, services, member, argument)
         return
-    if name not in ("claim", "release", "note", "summary", "close", "block", "transfer"):
+    if name not in (
+        "claim",
+        "release",
+        "note",
+        "summary",
+        "close",
+        "block",
+        "transfer",
+        "refer",
+        "referral_done",
+    ):
         await reply(message, services, "staff.unknown_command")
         return
     case = await topic_case(message, services)
@@ -123,6 +138,10 @@ async def run_command(
         await close(context.bot, services, case, member, argument or None)
     elif name == "block":
         await block(context.bot, services, case, member, argument)
+    elif name == "refer":
+        await refer(context.bot, services, case, member, argument)
+    elif name == "referral_done":
+        await referral_done(context.bot, services, case, member, argument)
     else:
         await transfer(context.bot, services, case, member, argument)
 
@@ -226,6 +245,33 @@ async def block(
         bot, case, "staff.blocked", alias=member.alias, days=str(days), code=case.code
     )
     _log.info("person_blocked", days=days)
+
+
+async def refer(
+    bot: ExtBot[None], services: Services, case: Case, member: StaffMember, partner_id: str
+) -> None:
+    if not may_act(case, member):
+        await services.handoff.tell_topic(bot, case, "staff.not_yours")
+        return
+    partner = services.referrals.partner(partner_id) if partner_id else None
+    if partner is None:
+        known = ", ".join(sorted(services.referrals.partners))
+        await services.handoff.tell_topic(bot, case, "staff.unknown_partner", partners=known)
+        return
+    await services.referrals.propose(bot, case, partner, member.alias)
+
+
+async def referral_done(
+    bot: ExtBot[None], services: Services, case: Case, member: StaffMember, argument: str
+) -> None:
+    code, _, reason = argument.partition(" ")
+    referral = await services.store.referrals.get_by_code(code.strip().upper())
+    if referral is None or referral.case_id != case.id or reason.strip() not in DONE_REASONS:
+        await services.handoff.tell_topic(
+            bot, case, "staff.referral_done_usage", reasons=", ".join(DONE_REASONS)
+        )
+        return
+    await services.referrals.done(bot, referral, case, reason.strip(), member.alias)
 
 
 async def unblock(message: Message, services: Services, member: StaffMember, code: str) -> None:

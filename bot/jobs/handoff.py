@@ -20,14 +20,17 @@ async def handoff_job(context: BotContext) -> None:
     services = context.services
     store = services.store
     now = datetime.now(UTC)
-    for action in await store.schedule.due(now, ("queue_alert", "follow_up")):
+    flows = {"follow_up": "followup", "referral_check": "referral_check"}
+    for action in await store.schedule.due(now, ("queue_alert", "follow_up", "referral_check")):
         try:
             if action.kind == "queue_alert":
                 await queue_alert(context, action.case_id)
             elif action.person_id is not None:
                 person = await store.people.get(action.person_id)
                 if person is not None:
-                    await show_flow(context.bot, services, person.chat_id, Start("followup"))
+                    await show_flow(
+                        context.bot, services, person.chat_id, Start(flows[action.kind])
+                    )
                     _log.info("follow_up_sent")
         except TelegramError as exc:
             _log.error("scheduled_action_failed", exc, kind=action.kind)

@@ -20,6 +20,7 @@ async def purge_job(context: BotContext) -> None:
     report = await purge(
         services.store, retention_policy(settings), today, services.coordinator_public_key
     )
+    await services.handoff.delete_topics(context.bot, list(report.sealed_topic_ids))
     _log.info(
         "purge_done",
         flow_runs=report.flow_runs,

@@ -255,6 +255,17 @@ class CaseRepository(Repository):
             self.open_text("waiting_since", case_id, row["waiting_since"])
         )
 
+    async def record_referral_result(
+        self, case_id: str, result: str, tx: Tx | None = None
+    ) -> None:
+        """The anonymous statistics row keeps how the case's referral ended."""
+        async with self.write(tx) as w:
+            await w.execute(
+                "UPDATE case_statistics SET referral_result = ? WHERE id = "
+                "(SELECT statistics_id FROM cases WHERE id = ?)",
+                (result, case_id),
+            )
+
     async def close(self, case_id: str, outcome: str | None, tx: Tx | None = None) -> None:
         await self.update(
             case_id,

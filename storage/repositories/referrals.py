@@ -82,6 +82,15 @@ class ReferralRepository(Repository):
         value: dict[str, Any] = self.open_json("summary", referral_id, row["summary"]) or {}
         return value
 
+    async def replace_summary(
+        self, referral_id: str, summary: dict[str, Any], tx: Tx | None = None
+    ) -> None:
+        async with self.write(tx) as w:
+            await w.execute(
+                "UPDATE referrals SET summary = ? WHERE id = ?",
+                (self.seal_json("summary", referral_id, summary), referral_id),
+            )
+
     async def set_status(
         self, referral_id: str, status: str, reason: str | None = None, tx: Tx | None = None
     ) -> None:

@@ -1,0 +1,220 @@
+"""Warm referrals to partner organisations, after Primero's lifecycle:
+proposed -> consented -> sent -> accepted | declined -> done (with a reason).
+
+The person sees exactly which fields would be shared and nothing leaves without their yes.
+The partner receives only those fields and a referral code; partners without a Telegram chat
+get them through a coordinator, by hand."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.ext import ExtBot
+
+from bot.config import Settings
+from bot.handoff import Handoff
+from bot.logs import EventLogger
+from bot.rendering import Renderer
+from knowledge.partners import Partner
+from storage.repositories.cases import Case
+from storage.repositories.referrals import Referral
+from storage.store import Store
+
+_log = EventLogger("referrals")
+SHARED_FIELDS = ("category", "province", "help", "language")
+DONE_REASONS = (
+    "successful",
+    "client_declined",
+    "no_capacity",
+    "no_longer_needed",
+    "unable_to_contact",
+)
+DECLINE_REASONS = ("no_capacity", "not_our_service", "other")
+LIST_FOR_FIELD = {"category": "categories", "province": "provinces", "help": "help"}
+
+
+class Referrals:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        renderer: Renderer,
+        handoff: Handoff,
+        partners: tuple[Partner, ...],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.renderer = renderer
+        self.handoff = handoff
+        self.partners = {p.id: p for p in partners}
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return self.partners.get(partner_id.strip().lower())
+
+    async def minimal_summary(self, case: Case, referral_code: str) -> dict[str, str]:
+        """The fields a partner may receive: coarse codes only, never free text or names."""
+        answers = await self.store.cases.answers(case.id)
+        summary = {"referral": referral_code, "language": case.language or "km"}
+        for name in ("category", "province", "help"):
+            value = answers.get(name) or getattr(case, name, None)
+            if value:
+                summary[name] = str(value)
+        return summary
+
+    def field_lines(self, summary: dict[str, str], language: str) -> list[str]:
+        texts = self.renderer.content.texts
+        lines = []
+        for name in SHARED_FIELDS:
+            value = summary.get(name)
+            if value is None:
+                continue
+            list_name = LIST_FOR_FIELD.get(name)
+            key = f"taxonomy.{list_name}.{value}" if list_name else f"language.{value}"
+            shown = texts.text(key, language) if texts.has(key) else value
+            title = texts.text(f"referral.field.{name}", language)
+            lines.append(f"• <b>{html.escape(title)}:</b> {html.escape(shown)}")
+        return lines
+
+    # ------------------------------------------------------------ proposing
+    async def propose(
+        self, bot: ExtBot[None], case: Case, partner: Partner, alias: str
+    ) -> Referral:
+        async with self.store.db.transaction() as tx:
+            referral = await self.store.referrals.create(case.id, partner.id, {}, tx)
+            summary = await self.minimal_summary(case, referral.code)
+            await self.store.referrals.replace_summary(referral.id, summary, tx)
+            await self.store.events.add(case.id, "referral_proposed", alias, partner.id, tx)
+        person = await self.store.people.get(case.person_id)
+        if person is not None:
+            language = person.language
+            name = partner.names.get(language) or partner.names["en"]
+            text = "\n".join(
+                [
+                    self.renderer.text("referral.ask", language, {"partner": name}),
+                    *self.field_lines(summary, language),
+                    "",
+                    self.renderer.text("referral.ask_end", language),
+                ]
+            )
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            self.renderer.text("referral.yes", language),
+                            callback_data=f"ref:yes:{referral.code}",
+                        )
+                    ],
+                    [
+                        InlineKeyboardButton(
+                            self.renderer.text("referral.yes_check", language),
+                            callback_data=f"ref:check:{referral.code}",
+                        )
+                    ],
+                    [
+                        InlineKeyboardButton(
+                            self.renderer.text("referral.no", language),
+                            callback_data=f"ref:no:{referral.code}",
+                        )
+                    ],
+                ]
+            )
+            await bot.send_message(
+                person.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+            )
+        await self.handoff.tell_topic(
+            bot, case, "staff.referral_proposed", code=referral.code, partner=partner.names["en"]
+        )
+        _log.info("referral_proposed")
+        return referral
+
+    # ------------------------------------------------------------ the person's answer
+    async def answer(
+        self, bot: ExtBot[None], referral: Referral, case: Case, decision: str
+    ) -> str:
+        """Record the person's yes or no; return the catalogue key to tell them."""
+        if referral.status != "proposed":
+            return "referral.already_answered"
+        if decision == "no":
+            async with self.store.db.transaction() as tx:
+                await self.store.referrals.set_status(
+                    referral.id, "cancelled", "client_declined", tx
+                )
+                await self.store.cases.record_referral_result(case.id, "client_declined", tx)
+            await self.handoff.tell_topic(bot, case, "staff.referral_refused", code=referral.code)
+            return "referral.not_shared"
+        async with self.store.db.transaction() as tx:
+            await self.store.referrals.set_status(referral.id, "consented", None, tx)
+            await self.store.events.add(case.id, "referral_consented", "person", referral.code, tx)
+            if decision == "check":
+                due = datetime.now(UTC) + timedelta(days=self.settings.referrals.follow_up_days)
+                await self.store.schedule.add(
+                    "referral_check", due, {"code": referral.code}, person_id=case.person_id, tx=tx
+                )
+        await self.deliver(bot, referral, case)
+        return "referral.shared"
+
+    async def deliver(self, bot: ExtBot[None], referral: Referral, case: Case) -> None:
+        partner = self.partner(referral.partner)
+        chat_id = self.settings.referrals.chat_for(referral.partner)
+        if partner is None or chat_id is None:
+            await self.handoff.tell_topic(bot, case, "staff.referral_by_hand", code=referral.code)
+            _log.info("referral_awaits_coordinator")
+            return
+        summary = await self.store.referrals.summary(referral.id)
+        language = self.settings.staff.language
+        text = "\n".join(
+            [
+                self.renderer.text("partner.new_referral", language, {"code": referral.code}),
+                *self.field_lines(summary, language),
+                "",
+                self.renderer.text("partner.how_to_answer", language),
+            ]
+        )
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        self.renderer.text("partner.accept", language),
+                        callback_data=f"refp:accept:{referral.code}",
+                    ),
+                    InlineKeyboardButton(
+                        self.renderer.text("partner.decline", language),
+                        callback_data=f"refp:decline:{referral.code}",
+                    ),
+                ]
+            ]
+        )
+        await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard, protect_content=True
+        )
+        await self.store.referrals.set_status(referral.id, "sent")
+        await self.handoff.tell_topic(
+            bot, case, "staff.referral_sent", code=referral.code, partner=partner.names["en"]
+        )
+        _log.info("referral_sent")
+
+    # ------------------------------------------------------------ the partner's answer
+    async def partner_answer(
+        self, bot: ExtBot[None], referral: Referral, case: Case, status: str, reason: str | None
+    ) -> None:
+        await self.store.referrals.set_status(referral.id, status, reason)
+        await self.store.events.add(case.id, f"referral_{status}", referral.partner, reason)
+        if status == "declined":
+            await self.store.cases.record_referral_result(case.id, "declined")
+        key = "staff.referral_accepted" if status == "accepted" else "staff.referral_declined"
+        await self.handoff.tell_topic(bot, case, key, code=referral.code, reason=reason or "-")
+        _log.info("referral_answered", status=status)
+
+    async def done(
+        self, bot: ExtBot[None], referral: Referral, case: Case, reason: str, alias: str
+    ) -> None:
+        async with self.store.db.transaction() as tx:
+            await self.store.referrals.set_status(referral.id, "done", reason, tx)
+            await self.store.cases.record_referral_result(case.id, reason, tx)
+            await self.store.events.add(case.id, "referral_done", alias, reason, tx)
+        await self.handoff.tell_topic(
+            bot, case, "staff.referral_done", code=referral.code, reason=reason
+        )
