@@ -143,6 +143,21 @@ def cmd_flow(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.admin_commands import run_stats  # noqa: PLC0415 - only for this command
+
+    print(run_stats(_settings(args, required=False), args.start, args.end, args.csv))
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from bot.admin_commands import run_review  # noqa: PLC0415 - only for this command
+
+    database = args.db or _settings(args, required=False).paths.database
+    print(run_review(database, args.key, args.case, args.markdown, os.environ))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clgbt",
@@ -275,6 +290,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flow_run.add_argument("file", type=Path, metavar="FILE", help="a flow definition (YAML)")
     flow_run.add_argument("--lang", choices=["km", "en"], default="km")
+
+    stats = add(
+        "stats",
+        cmd_stats,
+        "Print the anonymous statistics table (small counts shown "
+        "as <5), optionally for whole months, and optionally write it as CSV.",
+    )
+    with_config(stats)
+    stats.add_argument("--from", dest="start", metavar="YYYY-MM", default=None)
+    stats.add_argument("--to", dest="end", metavar="YYYY-MM", default=None)
+    stats.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the table as CSV to PATH",
+    )
+
+    review = add(
+        "review",
+        cmd_review,
+        "On a coordinator's own machine: list and open sealed "
+        "archives from a database or backup copy with the coordinators' private key "
+        "(the passphrase is asked, or read from CLGBT_COORDINATOR_PASSPHRASE).",
+    )
+    with_config(review)
+    review.add_argument(
+        "--key",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the coordinators' private key file",
+    )
+    review.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the database or backup copy (default: paths.database)",
+    )
+    review.add_argument("--case", default=None, metavar="CODE", help="show this case in full")
+    review.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="with --case: also write the case as Markdown to OUT",
+    )
 
     add("version", cmd_version, "Print the version.")
     return parser

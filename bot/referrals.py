@@ -19,6 +19,7 @@ from bot.handoff import Handoff
 from bot.logs import EventLogger
 from bot.rendering import Renderer
 from knowledge.partners import Partner
+from storage.repositories.base import Tx
 from storage.repositories.cases import Case
 from storage.repositories.referrals import Referral
 from storage.store import Store
@@ -54,9 +55,11 @@ class Referrals:
     def partner(self, partner_id: str) -> Partner | None:
         return self.partners.get(partner_id.strip().lower())
 
-    async def minimal_summary(self, case: Case, referral_code: str) -> dict[str, str]:
+    async def minimal_summary(
+        self, case: Case, referral_code: str, tx: Tx | None = None
+    ) -> dict[str, str]:
         """The fields a partner may receive: coarse codes only, never free text or names."""
-        answers = await self.store.cases.answers(case.id)
+        answers = await self.store.cases.answers(case.id, tx)
         summary = {"referral": referral_code, "language": case.language or "km"}
         for name in ("category", "province", "help"):
             value = answers.get(name) or getattr(case, name, None)
@@ -84,7 +87,7 @@ class Referrals:
     ) -> Referral:
         async with self.store.db.transaction() as tx:
             referral = await self.store.referrals.create(case.id, partner.id, {}, tx)
-            summary = await self.minimal_summary(case, referral.code)
+            summary = await self.minimal_summary(case, referral.code, tx)
             await self.store.referrals.replace_summary(referral.id, summary, tx)
             await self.store.events.add(case.id, "referral_proposed", alias, partner.id, tx)
         person = await self.store.people.get(case.person_id)

@@ -116,6 +116,7 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
         self._closed = False
         self.path = path
 
@@ -164,16 +165,31 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+        self._refuse_reentry()
         async with self._lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
+            self._owner = asyncio.current_task()
             try:
-                yield self._connection
-            except BaseException:
-                await self._connection.execute("ROLLBACK")
-                raise
-            await self._connection.execute("COMMIT")
+                await self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._connection
+                except BaseException:
+                    await self._connection.execute("ROLLBACK")
+                    raise
+                await self._connection.execute("COMMIT")
+            finally:
+                self._owner = None
+
+    def _refuse_reentry(self) -> None:
+        """Inside a transaction every read must use its connection (``tx``): waiting for the
+        lock the same task holds would hang forever, so it is an error instead."""
+        if self._owner is not None and self._owner is asyncio.current_task():
+            raise RuntimeError(
+                "database used outside the open transaction by the task that "
+                "holds it; pass tx= to the repository call"
+            )
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        self._refuse_reentry()
         async with self._lock:
             cursor = await self._connection.execute(sql, params)
             rows = await cursor.fetchall()

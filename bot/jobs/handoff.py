@@ -22,6 +22,8 @@ async def handoff_job(context: BotContext) -> None:
     now = datetime.now(UTC)
     flows = {"follow_up": "followup", "referral_check": "referral_check"}
     for action in await store.schedule.due(now, ("queue_alert", "follow_up", "referral_check")):
+        # Marked done first: a job run that overlaps this one never sends anything twice.
+        await store.schedule.mark_done(action.id)
         try:
             if action.kind == "queue_alert":
                 await queue_alert(context, action.case_id)
@@ -31,10 +33,9 @@ async def handoff_job(context: BotContext) -> None:
                     await show_flow(
                         context.bot, services, person.chat_id, Start(flows[action.kind])
                     )
-                    _log.info("follow_up_sent")
+                    _log.info("follow_up_sent", kind=action.kind)
         except TelegramError as exc:
             _log.error("scheduled_action_failed", exc, kind=action.kind)
-        await store.schedule.mark_done(action.id)
 
 
 async def queue_alert(context: BotContext, case_id: str | None) -> None:

@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.config import HandoffSettings, OfficeHours, Role, Settings, StaffMember, StaffSettings
+from bot.config import (
+    HandoffSettings,
+    OfficeHours,
+    ReferralSettings,
+    Role,
+    Settings,
+    StaffMember,
+    StaffSettings,
+)
 from bot.runner import open_services, start_polling, stop_application
 from bot.services import ClgbtApplication
 from sandbox.client import SandboxClient
@@ -30,6 +38,8 @@ class Staff:
     sophea: dict[str, Any]
     outsider: dict[str, Any]
     coordinators_chat: int
+    partner: dict[str, Any]
+    partner_chat: int
 
     async def say(self, who: dict[str, Any], text: str, thread_id: int | None) -> dict[str, Any]:
         return await self.client.send_text(
@@ -106,7 +116,19 @@ async def staff(emulator: Emulator) -> Staff:
         "Staff", [int(u["id"]) for u in (dara, visal, sophea, outsider)]
     )
     coordinators = await client.add_forum_group("Coordinators", [int(sophea["id"])])
-    return Staff(client, int(group["id"]), dara, visal, sophea, outsider, int(coordinators["id"]))
+    partner = await client.add_user("Partner", "Staff", "rock_staff")
+    partner_chat = await client.add_forum_group("RoCK referrals", [int(partner["id"])])
+    return Staff(
+        client,
+        int(group["id"]),
+        dara,
+        visal,
+        sophea,
+        outsider,
+        int(coordinators["id"]),
+        partner,
+        int(partner_chat["id"]),
+    )
 
 
 def staffed_settings(settings: Settings, staff: Staff, **changes: Any) -> Settings:
@@ -120,6 +142,7 @@ def staffed_settings(settings: Settings, staff: Staff, **changes: Any) -> Settin
         staff=StaffSettings(staff.group_id, staff.coordinators_chat, members),
         office_hours=changes.get("office_hours", ALWAYS_OPEN),
         handoff=HandoffSettings(queue_alert_minutes=30, follow_up_days=7, check_seconds=1),
+        referrals=ReferralSettings(partner_chats=(("rock", staff.partner_chat),)),
     )
 
 
