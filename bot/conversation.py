@@ -164,12 +164,16 @@ class Conversation:
             await self.store.people.set_consents(person.id, consents, tx)
             await self.store.events.add(case.id, "opened", "person", None, tx)
             return ActionDone({"case_code": case.code}), language, case.code
-        if effect.action is ActionKind.HANDOFF:
+        if effect.action in (ActionKind.HANDOFF, ActionKind.REFER):
             if not self.handoff_enabled:
                 effects.append(Say("counsellor.unavailable"))
                 return ActionDone({"handoff": "unavailable"}), language, None
             case = await self.start_handoff(tx, person, language)
-            after_commit.append(Perform(ActionKind.HANDOFF, {"case_id": case.id}))
+            params = {"case_id": case.id}
+            if effect.action is ActionKind.REFER:
+                params["need"] = str(effect.variables.get("need", ""))
+                params["province"] = str(effect.variables.get("partner_province", ""))
+            after_commit.append(Perform(effect.action, params))
             return None, language, case.code
         if effect.action is ActionKind.SCHEDULE_FOLLOW_UP:
             due = datetime.now(UTC) + timedelta(days=self.follow_up_days)

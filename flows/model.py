@@ -36,7 +36,9 @@ class ActionKind(StrEnum):
 
 # Actions whose result the flow waits for before it goes on. A hand-off is answered when the
 # counsellor chat ends: while it lasts, the flow is quiet.
-AWAITED_ACTIONS = frozenset({ActionKind.CREATE_CASE, ActionKind.FIND_PARTNERS, ActionKind.HANDOFF})
+AWAITED_ACTIONS = frozenset(
+    {ActionKind.CREATE_CASE, ActionKind.FIND_PARTNERS, ActionKind.HANDOFF, ActionKind.REFER}
+)
 # Actions after which the person's run is over.
 FINAL_ACTIONS = frozenset({ActionKind.ERASE, ActionKind.QUICK_EXIT})
 

@@ -212,10 +212,20 @@ async def carry_out(
     if screen != outcome.screen_message_id and not outcome.ended:
         await services.conversation.remember_screen(outcome.person, screen)
     for perform in outcome.after_commit:
-        if perform.action is ActionKind.HANDOFF:
+        if perform.action in (ActionKind.HANDOFF, ActionKind.REFER):
             await services.handoff.open(
                 context.bot, perform.params["case_id"], chat_id, outcome.language
             )
+        if perform.action is ActionKind.REFER:
+            case = await services.store.cases.get(perform.params["case_id"])
+            if case is not None:
+                await services.handoff.tell_topic(
+                    context.bot,
+                    case,
+                    "staff.referral_requested",
+                    need=perform.params.get("need") or "-",
+                    province=perform.params.get("province") or "-",
+                )
     _log.info("step_done", input=type(event).__name__, effects=len(outcome.effects))
 
 

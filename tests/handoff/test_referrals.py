@@ -265,3 +265,18 @@ async def test_a_sealed_case_is_gone_from_the_server_and_opens_only_offline(
     other = review(key=other_key)
     assert other.returncode == 2 and "cannot be opened with this key" in other.stderr
     assert database_files(database) == before, "reviewing changes nothing"
+
+
+async def test_a_person_asks_for_a_referral_from_the_directory(service: Service) -> None:
+    person = await Person.join(service.client)
+    await person.say("/start")
+    await person.expect("Please choose a language")
+    await person.choose("English", "Before we start")
+    await person.choose("Continue", "What would you like to do?")
+    await person.choose("Find an organisation", "What kind of help")
+    await person.choose("Legal help", "In which province?")
+    await person.choose("Kampot", "Organisations that may help")
+    await person.choose("Ask a counsellor to refer me", "You are in the queue")
+    thread = await service.topic_of(person)
+    note = await service.staff.wait_topic(thread, "asks to be referred")
+    assert "legal_aid" in note["text"] and "KH-7" in note["text"]
