@@ -29,16 +29,6 @@ from bot.services import BotContext, ClgbtApplication, Services
 
 _log = EventLogger("app")
 
-PERSON_COMMANDS = (
-    ("start", "Start"),
-    ("menu", "Menu"),
-    ("back", "Back"),
-    ("language", "Language"),
-    ("help", "Help"),
-    ("exit", "Quick exit"),
-    ("delete", "Erase my data"),
-)
-
 
 async def _on_error(update: object, context: BotContext) -> None:
     """Log the error's type and nothing else: updates and errors can carry personal data."""
@@ -53,6 +43,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     settings = application.services.settings
     bot = application.bot
     for call, value in (
+        (bot.set_my_name, settings.bot.name),
         (bot.set_my_description, settings.bot.description),
         (bot.set_my_short_description, settings.bot.short_description),
     ):
@@ -61,7 +52,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         except TelegramError as exc:
             _log.warning("profile_update_failed", error=type(exc).__name__)
     try:
-        await bot.set_my_commands([BotCommand(name, text) for name, text in PERSON_COMMANDS])
+        await bot.set_my_commands([BotCommand(name, text) for name, text in settings.bot.commands])
     except TelegramError as exc:
         _log.warning("commands_update_failed", error=type(exc).__name__)
 
@@ -80,7 +71,7 @@ def build_application(
         .base_url(base_url or settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(Outbox(settings.sending))
+        .rate_limiter(Outbox(settings.sending, on_sent=services.tracker.sent))
         .defaults(Defaults(parse_mode=None, protect_content=False))
         .post_init(_post_init)
         .concurrent_updates(False)

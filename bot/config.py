@@ -55,11 +55,27 @@ class StaffMember:
     alias: str
 
 
+DEFAULT_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Start"),
+    ("menu", "Menu"),
+    ("back", "Back"),
+    ("language", "Language"),
+    ("help", "Help"),
+    ("exit", "Leave"),
+    ("delete", "Delete my data"),
+)
+
+
 @dataclass(frozen=True)
 class DisguiseSettings:
+    """What anyone who sees the phone sees: keep it neutral."""
+
     name: str = "Daily Tips"
     description: str = "Short daily tips and a friendly chat."
     short_description: str = "Daily tips"
+    greeting: str = ""
+    exit_line: str = ""
+    commands: tuple[tuple[str, str], ...] = DEFAULT_COMMANDS
 
 
 @dataclass(frozen=True)
@@ -384,10 +400,34 @@ def parse_settings(
     root = _Section(source, "", data)
 
     bot = root.table("bot")
+    commands_raw = bot.raw("commands")
+    commands = DEFAULT_COMMANDS
+    if commands_raw is not None:
+        if not isinstance(commands_raw, dict) or not all(
+            isinstance(v, str) and v for v in commands_raw.values()
+        ):
+            raise bot.error(
+                "commands",
+                'expected a table like { start = "Start", exit = '
+                '"Leave" } with the descriptions people see',
+            )
+        unknown = sorted(set(commands_raw) - {name for name, _ in DEFAULT_COMMANDS})
+        if unknown:
+            raise bot.error(
+                "commands",
+                f"unknown command {unknown[0]!r}; the bot has "
+                f"{', '.join(name for name, _ in DEFAULT_COMMANDS)}",
+            )
+        commands = tuple(
+            (name, str(commands_raw.get(name, text))) for name, text in DEFAULT_COMMANDS
+        )
     disguise = DisguiseSettings(
         name=bot.string("name", DisguiseSettings.name, allow_empty=False),
         description=bot.string("description", DisguiseSettings.description),
         short_description=bot.string("short_description", DisguiseSettings.short_description),
+        greeting=bot.string("greeting", ""),
+        exit_line=bot.string("exit_line", ""),
+        commands=commands,
     )
     bot.finish()
 

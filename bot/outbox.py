@@ -37,9 +37,11 @@ class Outbox(BaseRateLimiter[int]):
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_backoff: float = 10.0,
+        on_sent: Callable[[str, dict[str, Any], object], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._sleep = sleep
+        self._on_sent = on_sent
         self._max_backoff = max_backoff
         self._overall = AsyncLimiter(settings.overall_per_second, 1)
         self._groups: dict[int | str, AsyncLimiter] = {}
@@ -91,7 +93,10 @@ class Outbox(BaseRateLimiter[int]):
                 async with contextlib.AsyncExitStack() as stack:
                     for limiter in self._limiters(data):
                         await stack.enter_async_context(limiter)
-                    return await callback(*args, **kwargs)
+                    result = await callback(*args, **kwargs)
+                if self._on_sent is not None:
+                    await self._on_sent(endpoint, data, result)
+                return result
             except RetryAfter as exc:
                 if attempt == max_retries:
                     _log.error("send_gave_up", exc, method=endpoint, attempts=attempt + 1)

@@ -21,11 +21,20 @@ from knowledge.validation import article_footer
 
 
 class Renderer:
-    def __init__(self, content: Content, defaults: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        content: Content,
+        defaults: dict[str, str] | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> None:
         self.content = content
         self.defaults = defaults or {}
+        # Texts the configuration replaces in every language (the disguise's first greeting).
+        self.overrides = overrides or {}
 
     def text(self, key: str, language: str, params: dict[str, str] | None = None, /) -> str:
+        if key in self.overrides:
+            return html.escape(self.overrides[key], quote=False)
         merged = {**self.defaults, **(params or {})}
         escaped = {k: html.escape(v, quote=False) for k, v in merged.items()}
         return self.content.texts.text(key, language, **escaped)

@@ -26,6 +26,7 @@ from bot.content import load_content
 from bot.conversation import Conversation, new_screen_token
 from bot.handoff import Handoff
 from bot.logs import EventLogger
+from bot.message_tracker import MessageTracker
 from bot.referrals import Referrals
 from bot.rendering import Renderer
 from bot.services import ClgbtApplication, Services
@@ -45,7 +46,10 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
     public_key = load_coordinator_public_key(settings.paths.coordinator_public_key)
     store = await open_store(settings, environ)
     engine = Engine(content.flows, new_screen_token)
-    renderer = Renderer(content, {"follow_up_days": str(settings.handoff.follow_up_days)})
+    overrides = {"welcome.choose_language": settings.bot.greeting} if settings.bot.greeting else {}
+    renderer = Renderer(
+        content, {"follow_up_days": str(settings.handoff.follow_up_days)}, overrides
+    )
     conversation = Conversation(
         store,
         engine,
@@ -63,6 +67,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         renderer=renderer,
         handoff=handoff,
         referrals=Referrals(settings, store, renderer, handoff, content.partners),
+        tracker=MessageTracker(store),
         coordinator_public_key=public_key,
     )
 

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.conversation import Conversation
 from bot.handoff import Handoff
+from bot.message_tracker import MessageTracker
 from bot.referrals import Referrals
 from bot.rendering import Renderer
 from storage.sealing import CoordinatorPublicKey
@@ -26,6 +27,7 @@ class Services:
     renderer: Renderer
     handoff: Handoff
     referrals: Referrals
+    tracker: MessageTracker
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

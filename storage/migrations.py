@@ -159,5 +159,18 @@ HANDOFF = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, CASE_STATISTICS, HANDOFF)
+CHAT_MESSAGES = Migration(
+    "0004_chat_messages",
+    (
+        # The ids (and send times) of the messages in a person's private chat that the bot may
+        # still delete: one encrypted list per person, for quick exit and automatic clean-up.
+        """CREATE TABLE chat_messages (
+            id TEXT PRIMARY KEY,
+            person_id TEXT NOT NULL UNIQUE REFERENCES people(id) ON DELETE CASCADE,
+            message_ids BLOB NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (INITIAL, CASE_STATISTICS, HANDOFF, CHAT_MESSAGES)
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

@@ -15,6 +15,7 @@ from storage.repositories.base import Clock, utc_now
 from storage.repositories.blocks import BlockRepository
 from storage.repositories.case_events import CaseEventRepository
 from storage.repositories.cases import CaseRepository
+from storage.repositories.chat_messages import ChatMessageRepository
 from storage.repositories.flow_runs import FlowRunRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.referrals import ReferralRepository
@@ -33,6 +34,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("scheduled_actions", "payload"),
     ("cases", "waiting_since"),
     ("blocks", "reason"),
+    ("chat_messages", "message_ids"),
 )
 
 
@@ -52,6 +54,7 @@ class Store:
     archives: ArchiveRepository
     relay: RelayRepository
     blocks: BlockRepository
+    chat_messages: ChatMessageRepository
 
     @classmethod
     async def open(cls, path: Path, keyring: Keyring, clock: Clock = utc_now) -> Store:
@@ -77,6 +80,7 @@ class Store:
             archives=ArchiveRepository(db, cipher, clock),
             relay=RelayRepository(db, cipher, clock),
             blocks=BlockRepository(db, cipher, clock),
+            chat_messages=ChatMessageRepository(db, cipher, clock),
         )
 
     async def close(self) -> None:

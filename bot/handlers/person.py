@@ -137,6 +137,7 @@ async def on_private_update(update: Update, context: BotContext) -> None:
             await end_relay(context, services, relayed, chat.id, None)
             return
         if message is not None and name is None:
+            await services.tracker.record(chat.id, [message.message_id])
             await relay_to_topic(context, services, relayed, message)
             return
         if message is not None and name not in ("exit", "delete"):
@@ -190,6 +191,7 @@ async def carry_out(
             await answer_query(text)
     writer = ChatWriter(context.bot, services.renderer, chat_id)
     if final is not None:
+        tracked = await services.store.chat_messages.take(outcome.person.id)
         if final.action is ActionKind.ERASE:
             result = await erase_person(services.store, outcome.person.pseudonym)
             await services.handoff.delete_topics(context.bot, result.topic_ids)
@@ -197,10 +199,14 @@ async def carry_out(
         elif relayed is not None:
             await services.store.cases.update(relayed.id, relay=0)
             await services.handoff.tell_topic(context.bot, relayed, "staff.person_left")
-        neutral = services.renderer.text("exit.neutral", outcome.language)
-        await quick_exit(writer, neutral, [pressed, trigger, outcome.screen_message_id])
-        _log.info("quick_exit")
+        await quick_exit(
+            writer,
+            exit_line(services, outcome.language),
+            [*tracked, pressed, trigger, outcome.screen_message_id],
+        )
+        _log.info("quick_exit", deleted=len(tracked))
         return
+    await services.tracker.record(chat_id, [trigger])
     if isinstance(event, Redisplay):
         await writer.send(services.renderer.text("help.text", outcome.language))
     screen = await writer.write(
@@ -308,12 +314,22 @@ async def end_relay(
     await show_flow(context.bot, services, chat_id, ActionDone({"handoff": "ended"}))
 
 
-async def quick_exit(writer: ChatWriter, neutral: str, message_ids: list[int | None]) -> None:
-    """Delete what can be deleted of this exchange and leave one neutral line."""
+def exit_line(services: Services, language: str) -> str:
+    configured = services.settings.bot.exit_line
+    return configured or services.renderer.text("exit.neutral", language)
+
+
+async def delete_all(bot: ExtBot[None], chat_id: int, message_ids: list[int | None]) -> None:
+    """Delete, 100 at a time, every message Telegram still lets the bot delete."""
     ids = sorted({m for m in message_ids if m is not None})
-    if ids:
+    for start in range(0, len(ids), 100):
         try:
-            await writer.bot.delete_messages(writer.chat_id, ids)
+            await bot.delete_messages(chat_id, ids[start : start + 100])
         except TelegramError:
-            _log.warning("quick_exit_delete_failed")
+            _log.warning("delete_failed")
+
+
+async def quick_exit(writer: ChatWriter, neutral: str, message_ids: list[int | None]) -> None:
+    """Delete this conversation as far as Telegram allows and leave one neutral line."""
+    await delete_all(writer.bot, writer.chat_id, message_ids)
     await writer.send(neutral)

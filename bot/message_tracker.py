@@ -1,0 +1,53 @@
+"""Remembering, encrypted, which messages of a private chat the bot can still delete: every
+message the bot sends there (seen at the outbox) and every message the person sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.logs import EventLogger
+from storage.store import Store
+
+_log = EventLogger("tracker")
+TRACKED = frozenset(
+    {
+        "sendMessage",
+        "copyMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendVideo",
+        "sendSticker",
+        "sendAudio",
+        "sendAnimation",
+        "sendLocation",
+    }
+)
+
+
+class MessageTracker:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def sent(self, endpoint: str, data: dict[str, Any], result: object) -> None:
+        """The outbox's hook, called after every successful call."""
+        if endpoint not in TRACKED or not isinstance(result, dict):
+            return
+        try:
+            chat_id = int(data.get("chat_id", 0))
+        except (TypeError, ValueError):
+            return
+        message_id = result.get("message_id")
+        if chat_id > 0 and isinstance(message_id, int):
+            await self.record(chat_id, [message_id])
+
+    async def record(self, chat_id: int, message_ids: list[int | None]) -> None:
+        ids = [m for m in message_ids if m is not None]
+        if not ids:
+            return
+        try:
+            person = await self.store.people.find(chat_id)
+            if person is not None:
+                await self.store.chat_messages.record(person.id, ids)
+        except Exception as exc:
+            _log.error("message_not_tracked", exc)
