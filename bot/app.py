@@ -74,7 +74,9 @@ def build_application(
         .rate_limiter(Outbox(settings.sending, on_sent=services.tracker.sent))
         .defaults(Defaults(parse_mode=None, protect_content=False))
         .post_init(_post_init)
-        .concurrent_updates(False)
+        # Updates run concurrently; each person's (and each staff member's) stay in order,
+        # one at a time, through the flood gate.
+        .concurrent_updates(True)
     )
     application = builder.build()
     if not isinstance(application, ClgbtApplication):

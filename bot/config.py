@@ -177,6 +177,12 @@ class ReferralSettings:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    messages_per_window: int = 20
+    window_seconds: int = 60
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -194,6 +200,7 @@ class Settings:
     sending: SendingSettings = field(default_factory=SendingSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
+    safety: SafetySettings = field(default_factory=SafetySettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
 
 
@@ -523,6 +530,13 @@ def parse_settings(
     )
     re_.finish()
 
+    sa = root.table("safety")
+    safety = SafetySettings(
+        messages_per_window=sa.integer("messages_per_window", 20, minimum=1),
+        window_seconds=sa.integer("window_seconds", 60, minimum=1),
+    )
+    sa.finish()
+
     lo = root.table("logging")
     level = lo.string("level", "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -542,6 +556,7 @@ def parse_settings(
         sending=sending,
         handoff=handoff,
         referrals=referrals,
+        safety=safety,
         logging=LoggingSettings(level),
     )
 

@@ -175,6 +175,15 @@ class Conversation:
                 params["province"] = str(effect.variables.get("partner_province", ""))
             after_commit.append(Perform(effect.action, params))
             return None, language, case.code
+        if effect.action is ActionKind.SET_CLEANUP:
+            hours = int(effect.params.get("hours", "0"))
+            consents = {**person.consents, "cleanup_hours": hours}
+            await self.store.people.set_consents(person.id, consents, tx)
+            await self.store.schedule.cancel(person_id=person.id, kind="cleanup", tx=tx)
+            if hours:
+                due = datetime.now(UTC) + timedelta(hours=hours)
+                await self.store.schedule.add("cleanup", due, {}, person_id=person.id, tx=tx)
+            return None, language, None
         if effect.action is ActionKind.SCHEDULE_FOLLOW_UP:
             due = datetime.now(UTC) + timedelta(days=self.follow_up_days)
             await self.store.schedule.add("follow_up", due, {}, person_id=person.id, tx=tx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.logs import EventLogger
+from bot.safety import reschedule_cleanup
 from storage.store import Store
 
 _log = EventLogger("tracker")
@@ -49,5 +50,8 @@ class MessageTracker:
             person = await self.store.people.find(chat_id)
             if person is not None:
                 await self.store.chat_messages.record(person.id, ids)
+                hours = int(person.consents.get("cleanup_hours", 0) or 0)
+                if hours:
+                    await reschedule_cleanup(self.store, person.id, hours)
         except Exception as exc:
             _log.error("message_not_tracked", exc)

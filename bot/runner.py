@@ -29,9 +29,11 @@ from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
 from bot.referrals import Referrals
 from bot.rendering import Renderer
+from bot.safety import CrisisResponder, FloodGate
 from bot.services import ClgbtApplication, Services
 from bot.storage_setup import load_coordinator_public_key, open_store
 from flows.engine import Engine
+from knowledge.crisis import CrisisDetector
 from sandbox.client import SandboxClient
 from sandbox.server import EmulatorServer
 from sandbox.state import TelegramState
@@ -68,6 +70,11 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         handoff=handoff,
         referrals=Referrals(settings, store, renderer, handoff, content.partners),
         tracker=MessageTracker(store),
+        crisis=CrisisResponder(
+            CrisisDetector.load(), store, renderer, handoff, settings.staff.coordinator_chat_id
+        ),
+        flood=FloodGate(settings.safety.messages_per_window, settings.safety.window_seconds),
+        staff_order=FloodGate(1_000_000, 1),
         coordinator_public_key=public_key,
     )
 

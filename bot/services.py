@@ -14,6 +14,7 @@ from bot.handoff import Handoff
 from bot.message_tracker import MessageTracker
 from bot.referrals import Referrals
 from bot.rendering import Renderer
+from bot.safety import CrisisResponder, FloodGate
 from storage.sealing import CoordinatorPublicKey
 from storage.store import Store
 
@@ -28,6 +29,9 @@ class Services:
     handoff: Handoff
     referrals: Referrals
     tracker: MessageTracker
+    crisis: CrisisResponder
+    flood: FloodGate
+    staff_order: FloodGate
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

@@ -32,6 +32,7 @@ class ActionKind(StrEnum):
     QUICK_EXIT = "quick_exit"
     FIND_PARTNERS = "find_partners"
     SCHEDULE_FOLLOW_UP = "schedule_follow_up"
+    SET_CLEANUP = "set_cleanup"
 
 
 # Actions whose result the flow waits for before it goes on. A hand-off is answered when the

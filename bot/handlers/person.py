@@ -19,6 +19,7 @@ from bot.handlers.coordinator import ROLES as COORDINATOR_ROLES
 from bot.handlers.coordinator import coordinator_command, on_coordinator_command
 from bot.logs import EventLogger
 from bot.rendering import ChatWriter
+from bot.safety import CRISIS_TALK
 from bot.services import BotContext, Services
 from flows.events import (
     ActionDone,
@@ -99,8 +100,25 @@ async def show_flow(bot: ExtBot[None], services: Services, chat_id: int, event: 
 
 
 async def on_private_update(update: Update, context: BotContext) -> None:
+    """One person's updates are handled one at a time, in order, with flood control."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != "private" or user.is_bot:
+        return
+    services = context.services
+
+    async def slow_down() -> None:
+        person = await services.store.people.find(user.id)
+        language = person.language if person is not None else "km"
+        await context.bot.send_message(chat.id, services.renderer.text("slow_down", language))
+        _log.info("flood_slowed")
+
+    async with services.flood.turn(user.id, slow_down):
+        await handle_private(update, context)
+
+
+async def handle_private(update: Update, context: BotContext) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
         return
     services = context.services
     query = update.callback_query
@@ -114,6 +132,8 @@ async def on_private_update(update: Update, context: BotContext) -> None:
     trigger: int | None = None
     if query is not None:
         event: Input = Press(query.data or "")
+        if query.data == CRISIS_TALK:
+            event = Start("counsellor", "handoff")
         if isinstance(query.message, Message):
             pressed = query.message.message_id
     elif message is not None:
@@ -122,6 +142,10 @@ async def on_private_update(update: Update, context: BotContext) -> None:
     else:
         return
 
+    typed = (message.text or message.caption or "") if message is not None else ""
+    if typed and command_name(typed) is None:
+        # Emergency numbers first; the message is then handled as usual.
+        await services.crisis.respond(context.bot, user.id, chat.id, typed)
     person = await services.store.people.find(user.id)
     relayed: Case | None = None
     if person is not None:

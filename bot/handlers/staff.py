@@ -37,6 +37,19 @@ async def reply(message: Message, services: Services, key: str, **params: str) -
 
 
 async def on_staff_message(update: Update, context: BotContext) -> None:
+    """Each staff member's messages are relayed one at a time, in the order they wrote them."""
+    user = update.effective_user
+    if user is None:
+        return
+
+    async def never() -> None:
+        return
+
+    async with context.services.staff_order.turn(user.id, never):
+        await handle_staff_message(update, context)
+
+
+async def handle_staff_message(update: Update, context: BotContext) -> None:
     services = context.services
     message = update.message
     user = update.effective_user
@@ -326,7 +339,7 @@ async def send_summary(
 
 
 async def send_queue(services: Services, message: Message) -> None:
-    waiting = [c for c in await services.store.cases.by_status("waiting") if c.relay]
+    waiting = [c for c in await services.store.cases.by_status("waiting") if c.relay or c.urgent]
     if not waiting:
         await reply(message, services, "staff.queue_empty")
         return

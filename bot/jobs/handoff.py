@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.handlers.person import show_flow
+from bot.handlers.person import delete_all, show_flow
 from bot.logs import EventLogger
 from bot.services import BotContext
 from flows.events import Start
@@ -21,12 +21,15 @@ async def handoff_job(context: BotContext) -> None:
     store = services.store
     now = datetime.now(UTC)
     flows = {"follow_up": "followup", "referral_check": "referral_check"}
-    for action in await store.schedule.due(now, ("queue_alert", "follow_up", "referral_check")):
+    kinds = ("queue_alert", "follow_up", "referral_check", "cleanup")
+    for action in await store.schedule.due(now, kinds):
         # Marked done first: a job run that overlaps this one never sends anything twice.
         await store.schedule.mark_done(action.id)
         try:
             if action.kind == "queue_alert":
                 await queue_alert(context, action.case_id)
+            elif action.kind == "cleanup" and action.person_id is not None:
+                await clean_up(context, action.person_id)
             elif action.person_id is not None:
                 person = await store.people.get(action.person_id)
                 if person is not None:
@@ -36,6 +39,21 @@ async def handoff_job(context: BotContext) -> None:
                     _log.info("follow_up_sent", kind=action.kind)
         except TelegramError as exc:
             _log.error("scheduled_action_failed", exc, kind=action.kind)
+
+
+async def clean_up(context: BotContext, person_id: str) -> None:
+    """The person asked for the chat to clear itself: delete everything still deletable."""
+    store = context.services.store
+    person = await store.people.get(person_id)
+    if person is None:
+        return
+    ids = await store.chat_messages.take(person.id)
+    await delete_all(context.bot, person.chat_id, list(ids))
+    async with store.db.transaction() as tx:  # the chat is empty: the run's screen is gone
+        saved = await store.flow_runs.load(person.id, tx)
+        if saved is not None:
+            await store.flow_runs.save(person.id, {**saved, "screen_message_id": None}, tx)
+    _log.info("chat_cleaned", deleted=len(ids))
 
 
 async def queue_alert(context: BotContext, case_id: str | None) -> None:
