@@ -26,6 +26,7 @@ from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox
 from bot.services import BotContext, ClgbtApplication, Services
+from bot.update_request import UpdatesRequest
 
 _log = EventLogger("app")
 
@@ -72,6 +73,7 @@ def build_application(
         .base_file_url(settings.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(Outbox(settings.sending, on_sent=services.tracker.sent))
+        .get_updates_request(UpdatesRequest(connection_pool_size=1, read_timeout=30))
         .defaults(Defaults(parse_mode=None, protect_content=False))
         .post_init(_post_init)
         # Updates run concurrently; each person's (and each staff member's) stay in order,

@@ -81,6 +81,9 @@ class SandboxClient:
     async def delete_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
         await self._call("topic_by_hand", chat_id=chat_id, thread_id=thread_id, what="delete")
 
+    async def raw_update(self, kind: str, payload: dict[str, Any]) -> int:
+        return int(await self._call("raw_update", kind=kind, payload=payload))
+
     async def advance_clock(self, seconds: float) -> float:
         return float(await self._call("clock", advance_seconds=seconds))
 

@@ -166,6 +166,11 @@ def _topics(state: TelegramState, body: dict[str, Any]) -> Any:
     ]
 
 
+def _raw_update(state: TelegramState, body: dict[str, Any]) -> Any:
+    """Queue an update exactly as given, even a malformed one (to test the error path)."""
+    return state.push_update(str(body["kind"]), dict(body["payload"]))["update_id"]
+
+
 def _topic_by_hand(state: TelegramState, body: dict[str, Any]) -> Any:
     """An administrator closes or deletes a forum topic in the Telegram app."""
     chat = state.chat(body["chat_id"])
@@ -269,6 +274,7 @@ CONTROL: dict[str, Callable[[TelegramState, dict[str, Any]], Any]] = {
     "history": _all_messages,
     "topics": _topics,
     "topic_by_hand": _topic_by_hand,
+    "raw_update": _raw_update,
     "deletions": _deletions,
     "calls": _calls,
     "fault": _fault,

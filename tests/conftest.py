@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from bot.app import build_application
 from bot.config import PathSettings, SendingSettings, Settings
+from bot.logs import configure_logging
 from bot.runner import open_services, start_polling, stop_application
 from bot.services import ClgbtApplication
 from sandbox.client import SandboxClient
@@ -32,19 +35,66 @@ class Emulator:
     state: TelegramState
     server: EmulatorServer
     client: SandboxClient
+    log: io.StringIO
 
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
+    """The emulator, with every logger at DEBUG through the bot's own log formatting; at the
+    end the whole log is scanned for personal data (the privacy invariant, on every scenario)."""
     state = TelegramState(TEST_TOKEN)
     server = EmulatorServer(state)
     await server.start()
     client = SandboxClient(server.control_url)
+    log = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in LOGGERS}
+    handler = configure_logging("DEBUG", log, libraries_level="DEBUG")
     try:
-        yield Emulator(state, server, client)
+        yield Emulator(state, server, client, log)
     finally:
         await client.close()
         await server.stop()
+        root.removeHandler(handler)
+        for existing in saved_handlers:
+            root.addHandler(existing)
+        root.setLevel(saved_level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    leaks = personal_data_in(log.getvalue(), state)
+    assert not leaks, f"personal data in the logs: {leaks[:5]}"
+
+
+LOGGERS = (
+    "",
+    "telegram",
+    "telegram.ext",
+    "httpx",
+    "httpcore",
+    "apscheduler",
+    "tornado",
+    "clgbt",
+    "aiosqlite",
+)
+
+
+def personal_data_in(output: str, state: TelegramState) -> list[str]:
+    """Every user id, chat id, name, username, person-typed text and the token found."""
+    needles = {TEST_TOKEN, TEST_TOKEN.split(":")[1]}
+    for user in state.users.values():
+        if user.is_bot:
+            continue
+        needles |= {str(user.id), user.first_name, user.last_name, user.username}
+    needles |= {str(chat_id) for chat_id in state.chats}
+    for chat_messages in state.messages.values():
+        for message in chat_messages.values():
+            sender = state.users.get(message.sender_id)
+            if sender is not None and not sender.is_bot:
+                for text in (message.text, message.caption):
+                    if text and len(text) >= 8:
+                        needles.add(text)
+    return sorted(n for n in needles if n and len(n) >= 4 and n in output)
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from sandbox.client import SandboxClient
+from sandbox.client import ControlError, SandboxClient
 
 
 class Person:
@@ -26,8 +27,17 @@ class Person:
     async def say(self, text: str) -> dict[str, Any]:
         return await self.client.send_text(self.id, text)
 
-    async def press(self, label: str) -> str:
-        return await self.client.press(self.id, label)
+    async def press(self, label: str, within: float = 10.0) -> str:
+        """Press the button as soon as it is on screen, as a person would."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                return await self.client.press(self.id, label)
+            except ControlError as exc:
+                if "no button labelled" not in exc.description or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(0.02)
 
     async def expect(self, fragment: str, within: float = 10.0) -> dict[str, Any]:
         return await self.client.wait_for_text(self.id, fragment, within=within)
