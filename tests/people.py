@@ -59,12 +59,17 @@ class Person:
             if m["message_id"] > sent["message_id"] and fragment in (m.get("text") or "")
         ][-1]
 
-    async def screen(self) -> dict[str, Any]:
-        """The newest bot message that has buttons."""
-        for message in reversed(await self.client.messages(self.id)):
-            if message.get("reply_markup") and message.get("from", {}).get("is_bot"):
-                return message
-        raise AssertionError("no screen with buttons")
+    async def screen(self, within: float = 10.0) -> dict[str, Any]:
+        """The newest bot message that has buttons (waiting while one is being replaced)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            for message in reversed(await self.client.messages(self.id)):
+                if message.get("reply_markup") and message.get("from", {}).get("is_bot"):
+                    return message
+            if loop.time() > deadline:
+                raise AssertionError("no screen with buttons")
+            await asyncio.sleep(0.02)
 
     async def buttons(self) -> list[str]:
         screen = await self.screen()
