@@ -156,3 +156,23 @@ def test_cli_version_and_help() -> None:
     for command in ("run", "sandbox", "validate", "version"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "usage: clgbt" in result.stdout
+
+
+def test_the_disguise_is_configuration(tmp_path: Path) -> None:
+    text = """
+[bot]
+name = "Weather Today"
+greeting = "Good morning!"
+exit_line = "Sunny, 31°C."
+[bot.commands]
+exit = "Close"
+"""
+    bot = load_settings(write(tmp_path, text), {}).bot
+    assert (bot.name, bot.greeting, bot.exit_line) == (
+        "Weather Today",
+        "Good morning!",
+        "Sunny, 31°C.",
+    )
+    assert dict(bot.commands)["exit"] == "Close" and dict(bot.commands)["start"] == "Start"
+    with pytest.raises(ConfigError, match="unknown command"):
+        load_settings(write(tmp_path, "[bot.commands]\nhack = 'x'\n"), {})

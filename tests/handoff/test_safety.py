@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SafetySettings, Settings
+from bot.config import DisguiseSettings, SafetySettings, Settings
 from tests.conftest import Emulator
 from tests.handoff.conftest import Service, Staff, staffed_settings
 from tests.people import Person
@@ -247,3 +247,29 @@ async def test_an_update_that_fails_to_parse_leaks_nothing(service: Service) -> 
     assert "error=" in log, "the failure is logged, by its type"
     for secret in ("Secret text typed by Vannak", "Vannak", "vannak_meas", str(vannak["id"])):
         assert secret not in log
+
+
+async def test_the_disguise_greets_and_exits_as_configured(
+    emulator: Emulator, staff: Staff, settings: Settings, master_key: Path
+) -> None:
+    disguised = replace(
+        staffed_settings(settings, staff),
+        bot=DisguiseSettings(
+            name="Weather Today", greeting="Good morning! <3", exit_line="Sunny today."
+        ),
+    )
+    service = Service(emulator, staff, disguised)
+    await service.start()
+    try:
+        person = await Person.join(service.client)
+        await person.say("/start")
+        first = await person.expect("Good morning! <3")
+        assert "choose a language" not in first["text"]
+        await person.press("✕ ចាកចេញរហ័ស")
+        await service.client.wait_for(
+            person.id, lambda ms: [m.get("text") for m in ms] == ["Sunny today."]
+        )
+        profile = await service.client.profile()
+        assert profile["profile"]["name"] == "Weather Today"
+    finally:
+        await service.stop()
