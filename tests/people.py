@@ -24,6 +24,13 @@ class Person:
     ) -> Person:
         return cls(client, await client.add_user(first_name, last_name, username))
 
+    async def start_in_english(self) -> None:
+        """/start, choose English, read the privacy notice, arrive at the main menu."""
+        await self.say("/start")
+        await self.expect("Please choose a language")
+        await self.choose("English", "Before we start")
+        await self.choose("Continue", "What would you like to do?")
+
     async def say(self, text: str) -> dict[str, Any]:
         return await self.client.send_text(self.id, text)
 

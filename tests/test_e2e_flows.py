@@ -38,10 +38,7 @@ async def test_khmer_person_reads_an_article(running_bot: RunningBot) -> None:
 
 
 async def intake_to_summary(person: Person, what: str) -> dict[str, object]:
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     await person.choose("Tell us what happened", "Do you agree that we keep a record")
     await person.choose("Yes, keep a record", "What was it about?")
     await person.choose("Work", "Why do you think it happened?")
@@ -109,10 +106,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_flow_continues(
 ) -> None:
     client = running_bot.client
     person = await Person.join(client)
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     await person.choose("Tell us what happened", "Do you agree")
     await person.choose("Yes, keep a record", "What was it about?")
     await person.choose("Work", "Why do you think it happened?")
@@ -140,10 +134,7 @@ async def test_bad_input_gets_a_clear_answer_and_the_flow_continues(
 async def test_an_old_button_says_the_menu_has_closed(running_bot: RunningBot) -> None:
     client = running_bot.client
     person = await Person.join(client)
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     old_menu = await person.screen()
     # A new menu screen; the old one loses its buttons.
     await person.say_then("/menu", "What would you like to do?")
@@ -159,10 +150,7 @@ async def test_an_old_button_says_the_menu_has_closed(running_bot: RunningBot) -
 
 async def test_commands_back_language_help(running_bot: RunningBot) -> None:
     person = await Person.join(running_bot.client)
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     await person.choose("Staying safe", "Staying safe. Choose a topic.")
     await person.say_then("/help", "/menu shows the main menu")
     await person.say_then("/back", "What would you like to do?")
@@ -177,10 +165,7 @@ async def test_find_an_organisation_shows_no_unverified_contacts(
     running_bot: RunningBot,
 ) -> None:
     person = await Person.join(running_bot.client)
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     await person.choose("Find an organisation", "What kind of help")
     await person.choose("Legal help", "In which province?")
     found = await person.choose("Battambang", "Organisations that may help")

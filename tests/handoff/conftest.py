@@ -90,10 +90,7 @@ class Service:
 
     async def person_asks_for_counsellor(self, first_name: str = "Sokha") -> Person:
         person = await Person.join(self.client, first_name, "Chan", f"{first_name.lower()}_c")
-        await person.say("/start")
-        await person.expect("Please choose a language")
-        await person.choose("English", "Before we start")
-        await person.choose("Continue", "What would you like to do?")
+        await person.start_in_english()
         await person.choose("Talk to a counsellor", "A counsellor can talk with you here")
         await person.choose("Yes, please", "Your case code is")
         return person

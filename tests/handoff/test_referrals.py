@@ -21,10 +21,7 @@ MARKER = "PANGOLIN-5150"
 
 async def claimed_intake_case(service: Service) -> tuple[Person, int]:
     person = await Person.join(service.client)
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     await person.choose("Tell us what happened", "Do you agree")
     await person.choose("Yes, keep a record", "What was it about?")
     await person.choose("Violence at home", "Why do you think it happened?")
@@ -269,10 +266,7 @@ async def test_a_sealed_case_is_gone_from_the_server_and_opens_only_offline(
 
 async def test_a_person_asks_for_a_referral_from_the_directory(service: Service) -> None:
     person = await Person.join(service.client)
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english()
     await person.choose("Find an organisation", "What kind of help")
     await person.choose("Legal help", "In which province?")
     await person.choose("Kampot", "Organisations that may help")

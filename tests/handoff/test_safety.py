@@ -18,13 +18,6 @@ from tests.people import Person
 NEUTRAL = "Have a good day!"
 
 
-async def start_in_english(person: Person) -> None:
-    await person.say("/start")
-    await person.expect("Please choose a language")
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
-
-
 async def only_the_neutral_line_is_left(service: Service, person: Person) -> None:
     visible = await service.client.wait_for(
         person.id, lambda ms: len(ms) == 1 and NEUTRAL in str(ms[0].get("text"))
@@ -39,7 +32,7 @@ async def only_the_neutral_line_is_left(service: Service, person: Person) -> Non
 
 async def test_quick_exit_from_a_menu(service: Service) -> None:
     person = await Person.join(service.client)
-    await start_in_english(person)
+    await person.start_in_english()
     await person.choose("Know your rights", "Choose a topic")
     await person.press("✕ Quick exit")
     await only_the_neutral_line_is_left(service, person)
@@ -47,7 +40,7 @@ async def test_quick_exit_from_a_menu(service: Service) -> None:
 
 async def test_quick_exit_mid_intake(service: Service) -> None:
     person = await Person.join(service.client)
-    await start_in_english(person)
+    await person.start_in_english()
     await person.choose("Tell us what happened", "Do you agree")
     await person.choose("Yes, keep a record", "What was it about?")
     await person.choose("Work", "Why do you think it happened?")
@@ -103,7 +96,7 @@ async def test_erasure_leaves_nothing_and_a_new_start(service: Service) -> None:
 
 async def test_automatic_clean_up_survives_a_restart(service: Service) -> None:
     person = await Person.join(service.client)
-    await start_in_english(person)
+    await person.start_in_english()
     await person.choose("Staying safe", "Staying safe. Choose a topic.")
     await person.choose("Clear this chat automatically", "Should this chat clear itself?")
     await person.choose("After 1 hour", "This chat will clear itself")
@@ -143,7 +136,7 @@ async def test_crisis_phrases_bring_help_and_mark_the_case_urgent(
     service: Service, category: str, text: str
 ) -> None:
     person = await Person.join(service.client)
-    await start_in_english(person)
+    await person.start_in_english()
     await person.say(text)
     help_message = await person.expect("We have marked your case as urgent")
     assert "117" in help_message["text"]
@@ -168,7 +161,7 @@ async def test_crisis_phrases_bring_help_and_mark_the_case_urgent(
 
 async def test_an_ordinary_sentence_is_not_a_crisis(service: Service) -> None:
     person = await Person.join(service.client)
-    await start_in_english(person)
+    await person.start_in_english()
     await person.say_then(
         "I went to the market with my friend today", "Please choose one of the buttons"
     )
@@ -180,7 +173,7 @@ async def test_an_ordinary_sentence_is_not_a_crisis(service: Service) -> None:
 
 async def test_the_crisis_button_opens_a_counsellor_chat(service: Service) -> None:
     person = await Person.join(service.client)
-    await start_in_english(person)
+    await person.start_in_english()
     await person.say("They are going to kill me")
     await person.choose("Talk to a counsellor now", "You are in the queue")
     thread = await service.topic_of(person)
@@ -242,7 +235,7 @@ async def test_an_update_that_fails_to_parse_leaks_nothing(service: Service) -> 
         },
     )
     person = await Person.join(service.client, "Chenda", "Lim", "chenda_l")
-    await start_in_english(person)  # the bot carries on
+    await person.start_in_english()  # the bot carries on
     log = service.emulator.log.getvalue()
     assert "error=" in log, "the failure is logged, by its type"
     for secret in ("Secret text typed by Vannak", "Vannak", "vannak_meas", str(vannak["id"])):
