@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.secret import Secret
+from storage.retention import RetentionPolicy
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - a variable name, not a secret
 WEBHOOK_SECRET_ENV = "CLGBT_WEBHOOK_SECRET"  # noqa: S105 - a variable name
@@ -131,13 +132,6 @@ class OfficeHours:
 
 
 @dataclass(frozen=True)
-class RetentionSettings:
-    idle_flow_run_days: int = 30
-    closed_case_days: int = 90
-    audit_days: int = 365
-
-
-@dataclass(frozen=True)
 class PathSettings:
     database: Path = Path("data/clgbt.sqlite3")
     key_file: Path = Path("data/master.key")
@@ -195,7 +189,7 @@ class Settings:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
     office_hours: OfficeHours = field(default_factory=OfficeHours)
-    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     paths: PathSettings = field(default_factory=PathSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
@@ -479,7 +473,7 @@ def parse_settings(
     office_hours = _office_hours(root.table("office_hours"))
 
     ret = root.table("retention")
-    retention = RetentionSettings(
+    retention = RetentionPolicy(
         idle_flow_run_days=ret.integer("idle_flow_run_days", 30, minimum=1),
         closed_case_days=ret.integer("closed_case_days", 90, minimum=1),
         audit_days=ret.integer("audit_days", 365, minimum=1),

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
-from bot.storage_setup import load_coordinator_public_key, open_store, retention_policy
+from bot.storage_setup import load_coordinator_public_key, open_store
 from storage.backup import backup
 from storage.keyring import (
     MASTER_KEY_ENV,
@@ -145,7 +145,7 @@ async def _purge(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     store = await open_store(settings, environ)
     try:
         today = datetime.now(settings.office_hours.timezone).date()
-        report = await purge(store, retention_policy(settings), today, public_key)
+        report = await purge(store, settings.retention, today, public_key)
     finally:
         await store.close()
     return report.lines()

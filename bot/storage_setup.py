@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.config import Settings
 from storage.keyring import load_keyring
-from storage.retention import RetentionPolicy
 from storage.sealing import CoordinatorPublicKey, SealingError
 from storage.store import Store
 
@@ -30,10 +29,3 @@ def load_coordinator_public_key(path: Path | None) -> CoordinatorPublicKey | Non
             f"({exc.strerror}); check paths.coordinator_public_key"
         ) from None
     return CoordinatorPublicKey.from_text(text, str(path))
-
-
-def retention_policy(settings: Settings) -> RetentionPolicy:
-    retention = settings.retention
-    return RetentionPolicy(
-        retention.idle_flow_run_days, retention.closed_case_days, retention.audit_days
-    )

@@ -6,7 +6,6 @@ from datetime import datetime, time
 
 from bot.logs import EventLogger
 from bot.services import BotContext
-from bot.storage_setup import retention_policy
 from storage.retention import purge
 
 PURGE_AT = time(3, 0)
@@ -18,7 +17,7 @@ async def purge_job(context: BotContext) -> None:
     settings = services.settings
     today = datetime.now(settings.office_hours.timezone).date()
     report = await purge(
-        services.store, retention_policy(settings), today, services.coordinator_public_key
+        services.store, settings.retention, today, services.coordinator_public_key
     )
     await services.handoff.delete_topics(context.bot, list(report.sealed_topic_ids))
     _log.info(
