@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import tornado.httpserver
@@ -342,14 +342,3 @@ class EmulatorServer:
                 await asyncio.wait_for(self._new_update.wait(), remaining)
             except TimeoutError:
                 return
-
-
-async def serve_forever(
-    state: TelegramState, port: int, ready: Callable[[EmulatorServer], Awaitable[None]]
-) -> None:
-    server = EmulatorServer(state)
-    await server.start(port)
-    try:
-        await ready(server)
-    finally:
-        await server.stop()

@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from bot.config import Role, StaffMember
 from bot.logs import EventLogger
 from bot.services import BotContext, Services
+from storage.ids import normalise_code
 from storage.statistics import build_tables, render_csv, render_text
 
 _log = EventLogger("coordinator")
@@ -69,7 +70,7 @@ async def run(
         await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
         await store.audit.record(member.alias, "cases_listed", status)
     elif name == "case":
-        case = await store.cases.get_by_code(argument.strip().upper())
+        case = await store.cases.get_by_code(normalise_code(argument))
         if case is None or case.status == "closed":
             await message.reply_text(say("coordinator.no_open_case"))
             return

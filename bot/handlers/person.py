@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
@@ -196,7 +196,7 @@ async def carry_out(
     outcome: Outcome,
     *,
     event: Input,
-    query: object,
+    query: CallbackQuery | None,
     pressed: int | None,
     trigger: int | None,
     relayed: Case | None,
@@ -206,13 +206,12 @@ async def carry_out(
         (p for p in outcome.after_commit if p.action in (ActionKind.QUICK_EXIT, ActionKind.ERASE)),
         None,
     )
-    answer_query = getattr(query, "answer", None)
-    if answer_query is not None:
+    if query is not None:
         text = None
         if final is not None and final.action is ActionKind.ERASE:
             text = services.renderer.text("erase.done", outcome.language)
         with contextlib.suppress(BadRequest):
-            await answer_query(text)
+            await query.answer(text)
     writer = ChatWriter(context.bot, services.renderer, chat_id)
     if final is not None:
         tracked = await services.store.chat_messages.take(outcome.person.id)
@@ -260,7 +259,11 @@ async def carry_out(
 
 
 async def blocked(
-    context: BotContext, services: Services, person: Person, event: Input, query: object
+    context: BotContext,
+    services: Services,
+    person: Person,
+    event: Input,
+    query: CallbackQuery | None,
 ) -> bool:
     """A blocked person gets one neutral line; quick exit and erasure still work."""
     if isinstance(event, Press) and event.data.endswith(".x"):
@@ -271,10 +274,9 @@ async def blocked(
         return False  # the erase confirmation, reached through /delete
     if await services.store.blocks.active(person.id) is None:
         return False
-    answer_query = getattr(query, "answer", None)
-    if answer_query is not None:
+    if query is not None:
         with contextlib.suppress(BadRequest):
-            await answer_query()
+            await query.answer()
     await context.bot.send_message(
         person.chat_id, services.renderer.text("blocked.neutral", person.language)
     )
@@ -323,12 +325,11 @@ async def on_private_edit(update: Update, context: BotContext) -> None:
 
 
 async def end_relay(
-    context: BotContext, services: Services, case: Case, chat_id: int, query: object
+    context: BotContext, services: Services, case: Case, chat_id: int, query: CallbackQuery | None
 ) -> None:
-    answer_query = getattr(query, "answer", None)
-    if answer_query is not None:
+    if query is not None:
         with contextlib.suppress(BadRequest):
-            await answer_query()
+            await query.answer()
     await services.store.cases.update(case.id, relay=0)
     await services.store.events.add(case.id, "person_ended_chat", "person")
     await services.handoff.tell_topic(context.bot, case, "staff.person_ended")

@@ -20,6 +20,7 @@ from bot.logs import EventLogger
 from bot.referrals import DONE_REASONS
 from bot.services import BotContext, Services
 from flows.events import Start
+from storage.ids import normalise_code
 from storage.repositories.cases import Case
 
 _log = EventLogger("staff")
@@ -291,7 +292,7 @@ async def unblock(message: Message, services: Services, member: StaffMember, cod
     if member.role not in (Role.COORDINATOR, Role.ADMIN):
         await reply(message, services, "staff.coordinators_only")
         return
-    case = await services.store.cases.get_by_code(code.strip().upper())
+    case = await services.store.cases.get_by_code(normalise_code(code))
     lifted = await services.store.blocks.lift(case.person_id) if case else 0
     await reply(
         message,

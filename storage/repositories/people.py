@@ -17,7 +17,7 @@ class Person:
     pseudonym: str
     chat_id: int
     language: str
-    consents: dict[str, bool] = field(default_factory=dict)
+    consents: dict[str, bool | int] = field(default_factory=dict)
     created_on: str = ""
     last_seen_on: str = ""
 
@@ -101,7 +101,7 @@ class PeopleRepository(Repository):
             await w.execute("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
 
     async def set_consents(
-        self, person_id: str, consents: dict[str, bool], tx: Tx | None = None
+        self, person_id: str, consents: dict[str, bool | int], tx: Tx | None = None
     ) -> None:
         async with self.write(tx) as w:
             await w.execute(

@@ -41,12 +41,6 @@ class RelayRepository(Repository):
         )
         return None if row is None else int(row["person_message_id"])
 
-    async def person_message_ids(self, case_id: str) -> list[int]:
-        rows = await self.fetch(
-            "SELECT person_message_id FROM relayed_messages WHERE case_id = ?", (case_id,)
-        )
-        return [int(r["person_message_id"]) for r in rows]
-
     async def count(self, case_id: str) -> int:
         row = await self.fetch_one(
             "SELECT count(*) AS n FROM relayed_messages WHERE case_id = ?", (case_id,)
