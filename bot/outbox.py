@@ -56,6 +56,15 @@ class Outbox(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         return
 
+    @staticmethod
+    def _forget_idle(limiters: dict[Any, AsyncLimiter], keep: int = 1024) -> None:
+        """One limiter per chat would grow without end: drop those fully recovered."""
+        if len(limiters) < keep:
+            return
+        for key, limiter in list(limiters.items()):
+            if limiter.has_capacity(limiter.max_rate):
+                del limiters[key]
+
     def _limiters(self, data: dict[str, Any]) -> list[AsyncLimiter]:
         chat_id: Any = data.get("chat_id")
         if chat_id is None:
@@ -70,6 +79,7 @@ class Outbox(BaseRateLimiter[int]):
         else:
             limiter = self._private.get(chat_id)
             if limiter is None:
+                self._forget_idle(self._private)
                 burst = self._settings.private_burst
                 limiter = AsyncLimiter(burst, burst / self._settings.private_per_second)
                 self._private[chat_id] = limiter

@@ -84,3 +84,10 @@ async def test_get_updates_is_not_limited_or_retried() -> None:
     with pytest.raises(NetworkError):
         await box.process_request(script, (), {}, "getUpdates", {}, None)
     assert script.calls == 1 and slept == []
+
+
+async def test_idle_per_chat_limiters_are_forgotten() -> None:
+    box, _ = outbox()
+    for chat_id in range(1, 1200):
+        await send(box, Script(), chat_id)
+    assert len(box._private) <= 1024 + 1
