@@ -32,6 +32,7 @@ from bot.rendering import Renderer
 from bot.safety import CrisisResponder, FloodGate
 from bot.services import ClgbtApplication, Services
 from bot.storage_setup import load_coordinator_public_key, open_store
+from bot.webhook import WebhookServer
 from flows.engine import Engine
 from knowledge.crisis import CrisisDetector
 from sandbox.client import SandboxClient
@@ -91,22 +92,23 @@ async def start_polling(application: ClgbtApplication) -> None:
     )
 
 
-async def start_webhook(application: ClgbtApplication, settings: Settings) -> None:
+async def start_webhook(application: ClgbtApplication, settings: Settings) -> WebhookServer:
+    """Serve the webhook ourselves so that the secret is compared in constant time."""
+    webhook = settings.webhook
+    if webhook.secret_token is None:  # pragma: no cover - refused when settings are loaded
+        raise RuntimeError("webhook mode needs a secret")
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
-    if application.updater is None:
-        raise RuntimeError("the application was built without an updater")
-    webhook = settings.webhook
-    await application.updater.start_webhook(
-        listen=webhook.listen,
-        port=webhook.port,
-        url_path=webhook.url_path,
-        webhook_url=f"{webhook.public_url.rstrip('/')}/{webhook.url_path}",
-        secret_token=webhook.secret_token.reveal() if webhook.secret_token else None,
+    server = WebhookServer(application, webhook.secret_token.reveal(), webhook.url_path)
+    await server.start(webhook.listen, webhook.port)
+    await application.bot.set_webhook(
+        f"{webhook.public_url.rstrip('/')}/{webhook.url_path.strip('/')}",
+        secret_token=webhook.secret_token.reveal(),
         allowed_updates=Update.ALL_TYPES,
     )
+    return server
 
 
 async def stop_application(application: ClgbtApplication) -> None:
@@ -131,13 +133,16 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
     services = await open_services(settings, environ)
     application = build_application(services, token=token)
     _log.info("bot_starting", mode=settings.telegram.mode.value)
+    webhook: WebhookServer | None = None
     try:
         if settings.telegram.mode is RunMode.WEBHOOK:
-            await start_webhook(application, settings)
+            webhook = await start_webhook(application, settings)
         else:
             await start_polling(application)
         await _wait_for_stop_signal()
     finally:
+        if webhook is not None:
+            await webhook.stop()
         await stop_application(application)
         await services.store.close()
         _log.info("bot_stopped")
