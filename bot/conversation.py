@@ -13,6 +13,7 @@ from flows.engine import Engine
 from flows.events import ActionDone, Effect, Input, Perform, Press, Say, Start
 from flows.model import ActionKind
 from knowledge.partners import Partner, find_partners
+from storage.queue import enqueue
 from storage.repositories.base import Tx
 from storage.repositories.cases import Case
 from storage.repositories.people import Person
@@ -209,14 +210,12 @@ class Conversation:
         status = "assigned" if case.assigned_alias else "waiting"
         await self.store.cases.update(case.id, tx, status=status, relay=1, language=language)
         if status == "waiting":
-            now = datetime.now(UTC)
-            await self.store.cases.set_waiting_since(case.id, now, tx)
-            await self.store.schedule.cancel(case_id=case.id, kind="queue_alert", tx=tx)
-            await self.store.schedule.add(
-                "queue_alert",
-                now + timedelta(minutes=self.queue_alert_minutes),
-                {"code": case.code},
-                case_id=case.id,
+            await enqueue(
+                self.store,
+                case.id,
+                case.code,
+                now=datetime.now(UTC),
+                alert_minutes=self.queue_alert_minutes,
                 tx=tx,
             )
         await self.store.events.add(case.id, "handoff_requested", "person", None, tx)

@@ -21,6 +21,7 @@ from bot.referrals import DONE_REASONS
 from bot.services import BotContext, Services
 from flows.events import Start
 from storage.ids import normalise_code
+from storage.queue import QUEUE_ALERT, dequeue, enqueue, waited_minutes
 from storage.repositories.cases import Case
 
 _log = EventLogger("staff")
@@ -172,8 +173,7 @@ async def claim(bot: ExtBot[None], services: Services, case: Case, member: Staff
         await services.handoff.tell_topic(bot, case, "staff.claim_lost", alias=holder)
         return False
     await services.store.events.add(case.id, "claimed", member.alias)
-    await services.store.schedule.cancel(case_id=case.id, kind="queue_alert")
-    await services.store.cases.set_waiting_since(case.id, None)
+    await dequeue(services.store, case.id)
     await services.handoff.tell_topic(bot, case, "staff.claimed", alias=member.alias)
     await services.handoff.tell_person(bot, case, "handoff.claimed", alias=member.alias)
     _log.info("case_claimed")
@@ -191,12 +191,12 @@ async def release(bot: ExtBot[None], services: Services, case: Case, member: Sta
     now = datetime.now(UTC)
     async with services.store.db.transaction() as tx:
         await services.store.cases.update(case.id, tx, status="waiting", assigned_alias=None)
-        await services.store.cases.set_waiting_since(case.id, now, tx)
-        await services.store.schedule.add(
-            "queue_alert",
-            now + timedelta(minutes=services.settings.handoff.queue_alert_minutes),
-            {"code": case.code},
-            case_id=case.id,
+        await enqueue(
+            services.store,
+            case.id,
+            case.code,
+            now=now,
+            alert_minutes=services.settings.handoff.queue_alert_minutes,
             tx=tx,
         )
         await services.store.events.add(case.id, "released", member.alias, None, tx)
@@ -224,7 +224,7 @@ async def close(
     async with services.store.db.transaction() as tx:
         await services.store.cases.close(case.id, outcome, tx)
         await services.store.events.add(case.id, "closed", member.alias, outcome, tx)
-        await services.store.schedule.cancel(case_id=case.id, kind="queue_alert", tx=tx)
+        await services.store.schedule.cancel(case_id=case.id, kind=QUEUE_ALERT, tx=tx)
     await services.handoff.tell_topic(
         bot, case, "staff.closed", alias=member.alias, outcome=outcome or "-"
     )
@@ -347,8 +347,7 @@ async def send_queue(services: Services, message: Message) -> None:
     now = datetime.now(UTC)
     lines = [services.handoff.staff_text("staff.queue_header", count=str(len(waiting)))]
     for case in waiting:  # by_status orders urgent first, then oldest
-        since = await services.store.cases.waiting_since(case.id) or now
-        minutes = int((now - since).total_seconds() // 60)
+        minutes = await waited_minutes(services.store, case.id, now)
         urgent = " · " + services.handoff.staff_text("staff.card.urgent") if case.urgent else ""
         lines.append(
             services.handoff.staff_text(

@@ -12,6 +12,7 @@ from bot.handlers.person import delete_all, show_flow
 from bot.logs import EventLogger
 from bot.services import BotContext
 from flows.events import Start
+from storage.queue import QUEUE_ALERT, waited_minutes
 
 _log = EventLogger("jobs")
 
@@ -21,12 +22,12 @@ async def handoff_job(context: BotContext) -> None:
     store = services.store
     now = datetime.now(UTC)
     flows = {"follow_up": "followup", "referral_check": "referral_check"}
-    kinds = ("queue_alert", "follow_up", "referral_check", "cleanup")
+    kinds = (QUEUE_ALERT, "follow_up", "referral_check", "cleanup")
     for action in await store.schedule.due(now, kinds):
         # Marked done first: a job run that overlaps this one never sends anything twice.
         await store.schedule.mark_done(action.id)
         try:
-            if action.kind == "queue_alert":
+            if action.kind == QUEUE_ALERT:
                 await queue_alert(context, action.case_id)
             elif action.kind == "cleanup" and action.person_id is not None:
                 await clean_up(context, action.person_id)
@@ -61,8 +62,7 @@ async def queue_alert(context: BotContext, case_id: str | None) -> None:
     case = await services.store.cases.get(case_id) if case_id else None
     if case is None or case.status != "waiting" or not case.relay:
         return
-    since = await services.store.cases.waiting_since(case.id)
-    minutes = int((datetime.now(UTC) - since).total_seconds() // 60) if since else 0
+    minutes = await waited_minutes(services.store, case.id, datetime.now(UTC))
     urgent = (" · " + services.handoff.staff_text("staff.card.urgent")) if case.urgent else ""
     text = services.handoff.staff_text(
         "staff.alert", code=case.code, minutes=str(minutes), urgent=urgent
