@@ -81,6 +81,26 @@ class Referrals:
             lines.append(f"• <b>{html.escape(title)}:</b> {html.escape(shown)}")
         return lines
 
+    def fields_text(
+        self, head: str, summary: dict[str, str], language: str, tail: str | None = None
+    ) -> str:
+        """A heading, the shared fields one per line, and an optional closing line."""
+        lines = [head, *self.field_lines(summary, language)]
+        if tail is not None:
+            lines += ["", tail]
+        return "\n".join(lines)
+
+    def buttons(self, rows: list[list[tuple[str, str]]], language: str) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(self.renderer.text(label, language), callback_data=data)
+                    for label, data in row
+                ]
+                for row in rows
+            ]
+        )
+
     # ------------------------------------------------------------ proposing
     async def propose(
         self, bot: ExtBot[None], case: Case, partner: Partner, alias: str
@@ -94,35 +114,20 @@ class Referrals:
         if person is not None:
             language = person.language
             name = partner.names.get(language) or partner.names["en"]
-            text = "\n".join(
-                [
-                    self.renderer.text("referral.ask", language, {"partner": name}),
-                    *self.field_lines(summary, language),
-                    "",
-                    self.renderer.text("referral.ask_end", language),
-                ]
+            text = self.fields_text(
+                self.renderer.text("referral.ask", language, {"partner": name}),
+                summary,
+                language,
+                self.renderer.text("referral.ask_end", language),
             )
-            keyboard = InlineKeyboardMarkup(
+            code = referral.code
+            keyboard = self.buttons(
                 [
-                    [
-                        InlineKeyboardButton(
-                            self.renderer.text("referral.yes", language),
-                            callback_data=f"ref:yes:{referral.code}",
-                        )
-                    ],
-                    [
-                        InlineKeyboardButton(
-                            self.renderer.text("referral.yes_check", language),
-                            callback_data=f"ref:check:{referral.code}",
-                        )
-                    ],
-                    [
-                        InlineKeyboardButton(
-                            self.renderer.text("referral.no", language),
-                            callback_data=f"ref:no:{referral.code}",
-                        )
-                    ],
-                ]
+                    [("referral.yes", f"ref:yes:{code}")],
+                    [("referral.yes_check", f"ref:check:{code}")],
+                    [("referral.no", f"ref:no:{code}")],
+                ],
+                language,
             )
             await bot.send_message(
                 person.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
@@ -168,27 +173,20 @@ class Referrals:
             return
         summary = await self.store.referrals.summary(referral.id)
         language = self.settings.staff.language
-        text = "\n".join(
-            [
-                self.renderer.text("partner.new_referral", language, {"code": referral.code}),
-                *self.field_lines(summary, language),
-                "",
-                self.renderer.text("partner.how_to_answer", language),
-            ]
+        text = self.fields_text(
+            self.renderer.text("partner.new_referral", language, {"code": referral.code}),
+            summary,
+            language,
+            self.renderer.text("partner.how_to_answer", language),
         )
-        keyboard = InlineKeyboardMarkup(
+        keyboard = self.buttons(
             [
                 [
-                    InlineKeyboardButton(
-                        self.renderer.text("partner.accept", language),
-                        callback_data=f"refp:accept:{referral.code}",
-                    ),
-                    InlineKeyboardButton(
-                        self.renderer.text("partner.decline", language),
-                        callback_data=f"refp:decline:{referral.code}",
-                    ),
+                    ("partner.accept", f"refp:accept:{referral.code}"),
+                    ("partner.decline", f"refp:decline:{referral.code}"),
                 ]
-            ]
+            ],
+            language,
         )
         await bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard, protect_content=True

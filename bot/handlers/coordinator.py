@@ -132,11 +132,10 @@ async def referral_by_hand(
         return
     summary = await store.referrals.summary(referral.id)
     language = services.settings.staff.language
-    lines = [
-        services.handoff.staff_text("partner.new_referral", code=referral.code),
-        *services.referrals.field_lines(summary, language),
-    ]
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML, protect_content=True)
+    text = services.referrals.fields_text(
+        services.handoff.staff_text("partner.new_referral", code=referral.code), summary, language
+    )
+    await message.reply_text(text, parse_mode=ParseMode.HTML, protect_content=True)
     await store.audit.record(member.alias, "referral_read", referral.code)
 
 
