@@ -5,6 +5,7 @@ the sender's identity."""
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from telegram import (
@@ -204,26 +205,43 @@ class Handoff:
             )
             if target is not None:
                 reply = ReplyParameters(target, allow_sending_without_reply=True)
-        topic_id = await self.ensure_topic(bot, case)
-        for attempt in range(2):
-            try:
-                copied = await bot.copy_message(
-                    self.group_id,
-                    message.chat_id,
-                    message.message_id,
-                    message_thread_id=topic_id,
-                    reply_parameters=reply,
-                )
-            except BadRequest as exc:
-                if attempt == 0 and topic_gone(exc):
-                    topic_id = await self.create_topic(bot, case, recreated=True)
-                    reply = None
-                    continue
-                raise
-            await self.store.relay.link(
-                case.id, message.message_id, copied.message_id, from_person=True
+
+        async def copy(topic_id: int, recreated: bool) -> int:
+            copied = await bot.copy_message(
+                self.group_id,
+                message.chat_id,
+                message.message_id,
+                message_thread_id=topic_id,
+                reply_parameters=None if recreated else reply,
             )
-            return
+            return copied.message_id
+
+        copy_id = await self.in_topic(bot, case, copy)
+        if copy_id is not None:
+            await self.store.relay.link(case.id, message.message_id, copy_id, from_person=True)
+
+    async def in_topic(
+        self,
+        bot: ExtBot[None],
+        case: Case,
+        send: Callable[[int, bool], Awaitable[int]],
+        *,
+        create_missing: bool = True,
+    ) -> int | None:
+        """Send into the case's current topic; if it was deleted or closed by hand, re-create
+        it (with a new card saying so) and send again. ``send`` gets the topic id and whether
+        the topic is new."""
+        current = await self.store.cases.get(case.id) or case
+        if current.topic_id is None and not create_missing:
+            return None
+        topic_id = await self.ensure_topic(bot, current)
+        try:
+            return await send(topic_id, False)
+        except BadRequest as exc:
+            if not topic_gone(exc):
+                raise
+        topic_id = await self.create_topic(bot, current, recreated=True)
+        return await send(topic_id, True)
 
     async def to_person(self, bot: ExtBot[None], case: Case, message: Message) -> bool:
         """Copy the counsellor's message to the person; False if they cannot be reached."""
@@ -275,25 +293,15 @@ class Handoff:
             _log.warning("edit_not_mirrored")
 
     async def tell_topic(self, bot: ExtBot[None], case: Case, key: str, **params: str) -> None:
-        if case.topic_id is None:
-            return
-        try:
-            await bot.send_message(
-                self.group_id,
-                self.staff_text(key, **params),
-                parse_mode=ParseMode.HTML,
-                message_thread_id=case.topic_id,
+        text = self.staff_text(key, **params)
+
+        async def send(topic_id: int, recreated: bool) -> int:
+            sent = await bot.send_message(
+                self.group_id, text, parse_mode=ParseMode.HTML, message_thread_id=topic_id
             )
-        except BadRequest as exc:
-            if not topic_gone(exc):
-                raise
-            topic_id = await self.create_topic(bot, case, recreated=True)
-            await bot.send_message(
-                self.group_id,
-                self.staff_text(key, **params),
-                parse_mode=ParseMode.HTML,
-                message_thread_id=topic_id,
-            )
+            return sent.message_id
+
+        await self.in_topic(bot, case, send, create_missing=False)
 
     async def tell_person(self, bot: ExtBot[None], case: Case, key: str, **params: str) -> None:
         person = await self.store.people.get(case.person_id)
