@@ -9,13 +9,28 @@ from pathlib import Path
 
 from bot.cli import UsageError
 from bot.config import Settings
+from bot.statistics_labels import add_province_names, with_province_names
 from bot.storage_commands import PASSPHRASE_ENV
+from knowledge.catalogue import TextCatalogue
+from knowledge.taxonomy import load_taxonomy
 from storage.db import DatabaseError, open_read_only
+from storage.private_files import write_private
 from storage.review import list_archives, open_archive, to_markdown
 from storage.sealing import CoordinatorPrivateKey, SealingError
 from storage.statistics import build_tables, render_csv, render_text
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def statistics_universe() -> dict[str, tuple[str, ...]]:
+    """Every value the statistics list even at zero, so a "<5" never proves a case exists."""
+    taxonomy = load_taxonomy()
+    return {
+        "category": taxonomy.get("categories", ()),
+        "perpetrator": taxonomy.get("perpetrators", ()),
+        "province": taxonomy.get("provinces", ()),
+        "outcome": taxonomy.get("outcomes", ()),
+    }
 
 
 def run_stats(
@@ -30,17 +45,18 @@ def run_stats(
     threshold = settings.referrals.small_cell_threshold
     connection = open_read_only(database)
     try:
-        tables = build_tables(connection, threshold, start, end)
+        tables = build_tables(connection, threshold, start, end, universe=statistics_universe())
     finally:
         connection.close()
+    catalogue = TextCatalogue.load()
     text = render_text(
-        tables,
+        with_province_names(tables, catalogue),
         threshold,
         f"clgbt statistics {start or '…'} – {end or '…'} "
         f"(counts below {threshold} shown as <{threshold})",
     )
     if csv_path is not None:
-        csv_path.write_text(render_csv(tables, threshold), encoding="utf-8")
+        write_private(csv_path, add_province_names(render_csv(tables, threshold), catalogue))
         text += f"\n\nCSV written to {csv_path}"
     return text
 
@@ -77,6 +93,6 @@ def run_review(
     document = open_archive(found[0], key)
     text = to_markdown(document)
     if markdown is not None:
-        markdown.write_text(text, encoding="utf-8")
+        write_private(markdown, text)
         text += f"\n(written to {markdown})"
     return text

@@ -10,23 +10,33 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
     filters,
 )
 
+from bot.callback_data import CARD_PREFIX
+from bot.handlers.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from bot.handlers.coordinator import on_coordinator_command
 from bot.handlers.person import on_private_edit, on_private_update
 from bot.handlers.referrals import on_partner_answer, on_referral_consent
-from bot.handlers.staff import on_card_button, on_staff_edit, on_staff_message
-from bot.handoff import CARD_PREFIX
+from bot.handlers.staff import (
+    on_card_button,
+    on_other_group_button,
+    on_staff_command,
+    on_staff_edit,
+    on_staff_message,
+    on_unknown_staff_command,
+)
 from bot.jobs.handoff import handoff_job
 from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox
 from bot.services import BotContext, ClgbtApplication, Services
 from bot.update_request import UpdatesRequest
+from casework.staff_desk import STAFF_COMMANDS
 
 _log = EventLogger("app")
 
@@ -36,6 +46,16 @@ async def _on_error(update: object, context: BotContext) -> None:
     error = context.error
     kind = "update" if isinstance(update, Update) else "background"
     _log.error("handler_failed", error, source=kind)
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """Buttons in private chats drive the person's conversation; any other button (a stale or
+    forged one in a group) is answered so that it never spins."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        await on_private_update(update, context)
+    else:
+        await on_other_group_button(update, context)
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -93,7 +113,7 @@ def build_application(
     application.add_handler(CallbackQueryHandler(on_card_button, pattern=f"^{CARD_PREFIX}:"))
     application.add_handler(CallbackQueryHandler(on_referral_consent, pattern="^ref:"))
     application.add_handler(CallbackQueryHandler(on_partner_answer, pattern="^refp:"))
-    application.add_handler(CallbackQueryHandler(on_private_update))
+    application.add_handler(CallbackQueryHandler(on_button))
     if settings.staff.coordinator_chat_id:
         application.add_handler(
             MessageHandler(
@@ -103,9 +123,17 @@ def build_application(
         )
     if settings.staff.group_id:
         staff = filters.Chat(settings.staff.group_id)
+        fresh = ~filters.UpdateType.EDITED
         application.add_handler(
-            MessageHandler(staff & ~filters.UpdateType.EDITED, on_staff_message)
+            CommandHandler(COORDINATOR_COMMANDS, on_coordinator_command, filters=staff & fresh)
         )
+        application.add_handler(
+            CommandHandler(STAFF_COMMANDS, on_staff_command, filters=staff & fresh)
+        )
+        application.add_handler(
+            MessageHandler(staff & fresh & filters.COMMAND, on_unknown_staff_command)
+        )
+        application.add_handler(MessageHandler(staff & fresh, on_staff_message))
         application.add_handler(
             MessageHandler(staff & filters.UpdateType.EDITED_MESSAGE, on_staff_edit)
         )

@@ -19,7 +19,9 @@ from bot.logs import configure_logging
 from storage.db import DatabaseError
 from storage.fields import DecryptionError
 from storage.keyring import KeyringError
+from storage.private_files import OutputFileError
 from storage.sealing import SealingError
+from storage.writer_lock import DatabaseInUse
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -103,10 +105,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from bot.runner import run_sandbox  # noqa: PLC0415 - heavy imports
+    from sandbox.training import load_scenarios  # noqa: PLC0415 - only for this command
 
     settings = _settings(args, required=False)
+    if args.scenario is not None and args.scenario not in (names := load_scenarios()):
+        raise UsageError(f"no scenario {args.scenario!r}; there are {', '.join(names)}")
     configure_logging("WARNING")
-    asyncio.run(run_sandbox(settings, port=args.port, terminal=not args.no_terminal))
+    asyncio.run(
+        run_sandbox(
+            settings,
+            port=args.port,
+            terminal=not args.no_terminal,
+            web=args.web,
+            scenario=args.scenario,
+            scenario_language=args.lang,
+        )
+    )
     return EXIT_OK
 
 
@@ -194,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = add(
         "sandbox",
         cmd_sandbox,
-        "Start the Bot API emulator, the bot against it, and "
-        "a terminal chat in which you are a community member.",
+        "Start the Bot API emulator with a staff group, counsellors and a coordinator, the bot "
+        "against it, and a terminal chat in which you are a community member (or, with --web, "
+        "the training page).",
     )
     with_config(sandbox)
     sandbox.add_argument(
@@ -205,6 +220,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-terminal",
         action="store_true",
         help="serve the emulator without the terminal chat (for other clients)",
+    )
+    sandbox.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the training page on 127.0.0.1 (the person's phone and the staff group "
+        "side by side) instead of the terminal chat; its address is printed",
+    )
+    sandbox.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME",
+        help="start a training scenario (a file name in sandbox/scenarios/ without .yaml): a "
+        "simulated person writes, you counsel them, and a checklist shows what you did",
+    )
+    sandbox.add_argument(
+        "--lang",
+        choices=["km", "en"],
+        default=None,
+        help="the scenario person's language (default: the scenario's own)",
     )
 
     validate = add(
@@ -226,8 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     init = keys_commands.add_parser(
         "init",
-        help="write a new master key file (mode 0600); never overwrites one",
-        description="Write a new master key file (mode 0600); refuses to overwrite one.",
+        help="write a new passphrase-protected master key file (mode 0600); never overwrites one",
+        description="Write a new master key file (mode 0600), protected by a passphrase "
+        "(asked twice, or read from CLGBT_KEY_PASSPHRASE); refuses to overwrite one.",
     )
     with_config(init)
     init.add_argument(
@@ -237,6 +272,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="where to write it (default: paths.key_file)",
     )
+    init.add_argument(
+        "--clear",
+        action="store_true",
+        help="write the key in clear, to load it into a systemd credential and then delete it "
+        "(see docs/clgbt.service)",
+    )
+    wrap = keys_commands.add_parser(
+        "wrap",
+        help="protect the key file with a passphrase, or change its passphrase",
+        description="Replace the key file by the same keys protected with a new passphrase "
+        "(asked twice, or read from CLGBT_KEY_PASSPHRASE for a clear file, "
+        "CLGBT_NEW_KEY_PASSPHRASE when changing one). Refused while the bot runs.",
+    )
+    with_config(wrap)
     rotate = keys_commands.add_parser(
         "rotate",
         help="add a new primary key and re-encrypt every value (resumable)",
@@ -346,13 +395,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Whatever this process creates (database, key files, exports) is its owner's alone.
+    os.umask(0o077)
     handler: Command = args.handler
     try:
         return handler(args)
     except ConfigError as exc:
         print(f"clgbt: configuration problem: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except (KeyringError, DatabaseError, SealingError, DecryptionError) as exc:
+    except (
+        KeyringError,
+        DatabaseError,
+        DatabaseInUse,
+        SealingError,
+        DecryptionError,
+        OutputFileError,
+    ) as exc:
         print(f"clgbt: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except UsageError as exc:

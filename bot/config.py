@@ -9,6 +9,7 @@ environment or from a file the configuration points at, and are wrapped in :clas
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,14 @@ class PathSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where the master key may live. A key file in clear on the same filesystem as the
+    database is refused unless ``allow_clear_key_beside_database`` says otherwise."""
+
+    allow_clear_key_beside_database: bool = False
+
+
+@dataclass(frozen=True)
 class SendingSettings:
     overall_per_second: float = 30.0
     group_per_minute: float = 20.0
@@ -191,6 +200,7 @@ class Settings:
     office_hours: OfficeHours = field(default_factory=OfficeHours)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     paths: PathSettings = field(default_factory=PathSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     handoff: HandoffSettings = field(default_factory=HandoffSettings)
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
@@ -246,6 +256,14 @@ class _Section:
         if value <= minimum:
             raise self.error(name, f"expected a number above {minimum:g}, got {value}")
         return float(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(name, f"expected true or false, got {_describe(value)}")
+        return value
 
     def table(self, name: str) -> _Section:
         value = self.raw(name)
@@ -370,10 +388,25 @@ def _staff(section: _Section) -> StaffSettings:
     return StaffSettings(group_id, coordinator_chat_id, tuple(members), language)
 
 
+def _check_private_file(section: _Section, name: str, path: Path) -> None:
+    """A secret file must not be readable by other users (like the master key file)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # reported by the read that follows
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise section.error(
+            name,
+            f"{path} can be read by other users (mode {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}",
+        )
+
+
 def _read_token(telegram: _Section, base: Path, environ: Mapping[str, str]) -> Secret[str] | None:
     token_file = telegram.path("token_file", None, base)
     token = environ.get(TOKEN_ENV, "").strip()
     if not token and token_file is not None:
+        _check_private_file(telegram, "token_file", token_file)
         try:
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -490,6 +523,12 @@ def parse_settings(
     paths = PathSettings(database, key_file, pa.path("coordinator_public_key", None, base))
     pa.finish()
 
+    st = root.table("storage")
+    storage = StorageSettings(
+        allow_clear_key_beside_database=st.boolean("allow_clear_key_beside_database", False),
+    )
+    st.finish()
+
     se = root.table("sending")
     sending = SendingSettings(
         overall_per_second=se.number("overall_per_second", 30.0),
@@ -547,6 +586,7 @@ def parse_settings(
         office_hours=office_hours,
         retention=retention,
         paths=paths,
+        storage=storage,
         sending=sending,
         handoff=handoff,
         referrals=referrals,

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from casework.effects import Effect as CaseEffect
+from casework.person_desk import PersonDesk
 from flows.engine import Engine
 from flows.events import ActionDone, Effect, Input, Perform, Press, Say, Start
 from flows.model import ActionKind
 from knowledge.partners import Partner, find_partners
-from storage.queue import enqueue
 from storage.repositories.base import Tx
-from storage.repositories.cases import Case
 from storage.repositories.people import Person
 from storage.store import Store
 
@@ -43,6 +43,7 @@ class Outcome:
     language: str
     case_code: str | None = None
     after_commit: tuple[Perform, ...] = field(default_factory=tuple)
+    case_effects: tuple[CaseEffect, ...] = field(default_factory=tuple)
 
 
 def _answers(variables: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +58,7 @@ class Conversation:
         store: Store,
         engine: Engine,
         partners: tuple[Partner, ...],
+        person_desk: PersonDesk,
         *,
         handoff_enabled: bool = False,
         queue_alert_minutes: int = 30,
@@ -64,6 +66,7 @@ class Conversation:
     ) -> None:
         self.store = store
         self.engine = engine
+        self.person_desk = person_desk
         self.partners = partners
         self.handoff_enabled = handoff_enabled
         self.queue_alert_minutes = queue_alert_minutes
@@ -87,6 +90,7 @@ class Conversation:
             result = self.engine.step(state, event)
             effects: list[Effect | PartnerList] = []
             after_commit: list[Perform] = []
+            case_effects: list[CaseEffect] = []
             language = person.language
             case_code: str | None = None
             for _ in range(MAX_CHAINED_ACTIONS):
@@ -96,7 +100,7 @@ class Conversation:
                     if not isinstance(effect, Perform):
                         continue
                     reply, language, code = await self._perform(
-                        tx, person, effect, language, effects, after_commit
+                        tx, person, effect, language, effects, after_commit, case_effects
                     )
                     case_code = code or case_code
                 if reply is None:
@@ -126,6 +130,7 @@ class Conversation:
             language,
             case_code,
             tuple(after_commit),
+            tuple(case_effects),
         )
 
     async def _perform(  # noqa: PLR0917 - one call site, every argument is needed
@@ -136,6 +141,7 @@ class Conversation:
         language: str,
         effects: list[Effect | PartnerList],
         after_commit: list[Perform],
+        case_effects: list[CaseEffect],
     ) -> tuple[ActionDone | None, str, str | None]:
         if effect.action is ActionKind.SET_LANGUAGE:
             chosen = effect.params.get("language", language)
@@ -169,7 +175,12 @@ class Conversation:
             if not self.handoff_enabled:
                 effects.append(Say("counsellor.unavailable"))
                 return ActionDone({"handoff": "unavailable"}), language, None
-            case = await self.start_handoff(tx, person, language)
+            code = effect.variables.get("case_code")
+            handoff = await self.person_desk.handoff(
+                tx, person, code if isinstance(code, str) else None, language
+            )
+            case = handoff.case
+            case_effects.extend(handoff.effects)
             params = {"case_id": case.id}
             if effect.action is ActionKind.REFER:
                 params["need"] = str(effect.variables.get("need", ""))
@@ -199,28 +210,6 @@ class Conversation:
             return ActionDone({"partner_count": str(len(found))}), language, None
         after_commit.append(effect)
         return None, language, None
-
-    async def start_handoff(self, tx: Tx, person: Person, language: str) -> Case:
-        """The database side of asking for a counsellor: the open case (created if there is
-        none) is relayed, waits from now, and gets a queue alert. Telegram comes after."""
-        case = await self.store.cases.open_for_person(person.id, tx)
-        if case is None:
-            case = await self.store.cases.create(person.id, {}, status="waiting", tx=tx)
-            await self.store.events.add(case.id, "opened", "person", None, tx)
-        status = "assigned" if case.assigned_alias else "waiting"
-        await self.store.cases.update(case.id, tx, status=status, relay=1, language=language)
-        if status == "waiting":
-            await enqueue(
-                self.store,
-                case.id,
-                case.code,
-                now=datetime.now(UTC),
-                alert_minutes=self.queue_alert_minutes,
-                tx=tx,
-            )
-        await self.store.events.add(case.id, "handoff_requested", "person", None, tx)
-        refreshed = await self.store.cases.get(case.id, tx)
-        return refreshed or case
 
     async def remember_screen(self, person: Person, message_id: int | None) -> None:
         async with self.store.db.transaction() as tx:

@@ -53,7 +53,12 @@ class FlowRunner:
         self.flow_id = flow.id
         self.content = load_content()
         counter = itertools.count(1)
-        self.engine = Engine(self.content.flows, lambda: f"s{next(counter)}")
+        # Authors step through the staffed path; the no-counsellor screens have their tests.
+        self.engine = Engine(
+            self.content.flows,
+            lambda: f"s{next(counter)}",
+            facts={"handoff_available": "yes"},
+        )
         self.renderer = Renderer(self.content)
         self.language = language
         self.out = out

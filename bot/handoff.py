@@ -11,23 +11,24 @@ from datetime import UTC, datetime
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     ReplyParameters,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot.callback_data import CardButton
 from bot.config import Settings
 from bot.logs import EventLogger
 from bot.office_hours import describe_hours, is_open, next_opening
 from bot.rendering import Renderer
+from casework.cards import card_lines
+from casework.summaries import render_lines
 from storage.repositories.cases import Case
 from storage.store import Store
 
 _log = EventLogger("handoff")
 TOPIC_GONE = ("thread not found", "topic_closed", "topic_deleted", "topic_id_invalid")
-CARD_PREFIX = "card"
 
 
 def topic_gone(error: BadRequest) -> bool:
@@ -39,7 +40,7 @@ def card_keyboard(renderer: Renderer, code: str, language: str) -> InlineKeyboar
     def button(action: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
             renderer.text(f"staff.button.{action}", language),
-            callback_data=f"{CARD_PREFIX}:{action}:{code}",
+            callback_data=CardButton(action, code).encode(),
         )
 
     return InlineKeyboardMarkup([[button("claim"), button("release"), button("close")]])
@@ -65,57 +66,13 @@ class Handoff:
         return f"{case.code} · {case.category or 'general'} · {case.language or 'km'}"
 
     async def card_text(self, case: Case) -> str:
-        language = self.staff_language
-        texts = self.renderer.content.texts
-        lines = [f"<b>{self.staff_text('staff.card.title', code=case.code)}</b>"]
-        if case.urgent:
-            lines[0] += " · " + self.staff_text("staff.card.urgent")
-        person_language = texts.text(f"language.{case.language or 'km'}", language)
-        lines.append(self.staff_text("staff.card.language", language=person_language))
-        status = (
-            self.staff_text("staff.card.assigned", alias=case.assigned_alias)
-            if case.assigned_alias
-            else self.staff_text("staff.card.waiting")
-        )
-        lines.append(status)
         person = await self.store.people.get(case.person_id)
         consented = bool(person and person.consents.get("share_counsellor"))
         answers = await self.store.cases.answers(case.id)
-        if answers and consented:
-            lines.append("")
-            for name in (
-                "category",
-                "grounds",
-                "what",
-                "when",
-                "province",
-                "perpetrator",
-                "danger",
-                "help",
-            ):
-                value = answers.get(name)
-                if value is None:
-                    continue
-                shown = str(value)
-                for list_name in (
-                    "categories",
-                    "grounds",
-                    "provinces",
-                    "perpetrators",
-                    "danger",
-                    "help",
-                ):
-                    key = f"taxonomy.{list_name}.{value}"
-                    if texts.has(key) and name not in ("what", "when"):
-                        shown = texts.text(key, language)
-                        break
-                title = texts.text(f"answers.{name}", language)
-                lines.append(f"<b>{html.escape(title)}:</b> {html.escape(shown, quote=False)}")
-        elif answers:
-            lines.append(self.staff_text("staff.card.not_shared"))
-        else:
-            lines.append(self.staff_text("staff.card.no_intake"))
-        return "\n".join(lines)
+        lines = card_lines(
+            case, answers, consented, self.renderer.content.texts, self.staff_language
+        )
+        return render_lines(lines)[0]
 
     async def post_card(
         self, bot: ExtBot[None], case: Case, topic_id: int, note: str | None = None
@@ -196,21 +153,26 @@ class Handoff:
         )
 
     # ------------------------------------------------------------ relay
-    async def to_topic(self, bot: ExtBot[None], case: Case, message: Message) -> None:
+    async def copy_to_topic(
+        self,
+        bot: ExtBot[None],
+        case: Case,
+        chat_id: int,
+        message_id: int,
+        reply_to: int | None,
+    ) -> None:
         """Copy the person's message into the topic; re-create a topic that is gone."""
-        reply = None
-        if message.reply_to_message is not None:
-            target = await self.store.relay.topic_copy(
-                case.id, message.reply_to_message.message_id
-            )
-            if target is not None:
-                reply = ReplyParameters(target, allow_sending_without_reply=True)
+        reply = (
+            ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if reply_to is not None
+            else None
+        )
 
         async def copy(topic_id: int, recreated: bool) -> int:
             copied = await bot.copy_message(
                 self.group_id,
-                message.chat_id,
-                message.message_id,
+                chat_id,
+                message_id,
                 message_thread_id=topic_id,
                 reply_parameters=None if recreated else reply,
             )
@@ -218,7 +180,7 @@ class Handoff:
 
         copy_id = await self.in_topic(bot, case, copy)
         if copy_id is not None:
-            await self.store.relay.link(case.id, message.message_id, copy_id, from_person=True)
+            await self.store.relay.link(case.id, message_id, copy_id, from_person=True)
 
     async def in_topic(
         self,
@@ -243,61 +205,43 @@ class Handoff:
         topic_id = await self.create_topic(bot, current, recreated=True)
         return await send(topic_id, True)
 
-    async def to_person(self, bot: ExtBot[None], case: Case, message: Message) -> bool:
-        """Copy the counsellor's message to the person; False if they cannot be reached."""
-        person = await self.store.people.get(case.person_id)
-        if person is None:
-            return False
-        reply = None
-        if message.reply_to_message is not None:
-            target = await self.store.relay.person_copy(
-                case.id, message.reply_to_message.message_id
-            )
-            if target is not None:
-                reply = ReplyParameters(target, allow_sending_without_reply=True)
-        try:
-            copied = await bot.copy_message(
-                person.chat_id, self.group_id, message.message_id, reply_parameters=reply
-            )
-        except Forbidden:
-            return False
-        await self.store.relay.link(
-            case.id, copied.message_id, message.message_id, from_person=False
-        )
-        return True
-
     async def mirror_edit(
-        self, bot: ExtBot[None], case: Case, message: Message, from_person: bool
+        self, bot: ExtBot[None], case: Case, message_id: int, text: str, from_person: bool
     ) -> None:
         """Mirror an edited text message to its copy, while Telegram allows editing."""
-        if message.text is None:
-            return
         if from_person:
-            chat_id, target = (
-                self.group_id,
-                await self.store.relay.topic_copy(case.id, message.message_id),
-            )
+            chat_id = self.group_id
+            target = await self.store.relay.topic_copy(case.id, message_id)
         else:
             person = await self.store.people.get(case.person_id)
             if person is None:
                 return
             chat_id = person.chat_id
-            target = await self.store.relay.person_copy(case.id, message.message_id)
+            target = await self.store.relay.person_copy(case.id, message_id)
         if target is None:
             return
         try:
-            await bot.edit_message_text(
-                message.text, chat_id, target, entities=message.entities or None
-            )
+            await bot.edit_message_text(text, chat_id, target)
         except BadRequest:
             _log.warning("edit_not_mirrored")
 
-    async def tell_topic(self, bot: ExtBot[None], case: Case, key: str, **params: str) -> None:
+    async def tell_topic(
+        self,
+        bot: ExtBot[None],
+        case: Case,
+        key: str,
+        reply_markup: InlineKeyboardMarkup | None = None,
+        **params: str,
+    ) -> None:
         text = self.staff_text(key, **params)
 
         async def send(topic_id: int, recreated: bool) -> int:
             sent = await bot.send_message(
-                self.group_id, text, parse_mode=ParseMode.HTML, message_thread_id=topic_id
+                self.group_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=topic_id,
+                reply_markup=reply_markup,
             )
             return sent.message_id
 

@@ -16,8 +16,8 @@ from bot.content import Content
 from bot.conversation import PartnerList
 from flows.events import Button, Effect, Notice, Perform, Say, Screen
 from flows.model import ActionKind
-from knowledge.articles import render_page
-from knowledge.validation import article_footer
+from knowledge.articles import format_date, localise_number
+from knowledge.validation import article_screen
 
 
 class Renderer:
@@ -44,7 +44,9 @@ class Renderer:
             [
                 [
                     InlineKeyboardButton(
-                        self.content.texts.text(b.label, language, **b.params),
+                        self.content.texts.text(
+                            b.label, language, **self.button_params(b, language)
+                        ),
                         callback_data=b.data,
                     )
                     for b in row
@@ -53,13 +55,19 @@ class Renderer:
             ]
         )
 
+    @staticmethod
+    def button_params(button: Button, language: str) -> dict[str, str]:
+        """An article's page counter in the person's digits (Khmer digits on Khmer screens).
+        Only the counter: other buttons may carry codes a person must quote as written."""
+        if button.label != "nav.more":
+            return dict(button.params)
+        return {k: localise_number(v, language) for k, v in button.params.items()}
+
     def screen_text(self, screen: Screen, language: str) -> str:
         if screen.article is not None:
-            article = self.content.articles.get(screen.article, language)
-            footer = article_footer(
-                self.content.texts, self.content.articles, screen.article, article.language
+            return article_screen(
+                self.content.texts, self.content.articles, screen.article, language, screen.page
             )
-            return render_page(article, min(screen.page, len(article.pages) - 1), footer)
         parts = [self.text(screen.text, language, screen.params)] if screen.text else []
         if screen.answers:
             lines = []
@@ -85,6 +93,9 @@ class Renderer:
         return self.text(f"notice.{notice.key}", language, params)
 
     def partner_text(self, found: PartnerList, language: str) -> str:
+        """Each organisation with what it offers and how to reach it: every channel with its
+        source and date, or the day it was confirmed with the organisation; an organisation
+        with no channel we can show says how a counsellor connects the person."""
         if not found.partners:
             return self.text("partners.none_found", language)
         blocks = [self.text("partners.header", language)]
@@ -94,13 +105,22 @@ class Renderer:
                 partner.descriptions.get(language) or partner.descriptions["en"], quote=False
             )
             lines = [f"<b>{name}</b>", description]
-            if partner.published_contacts and partner.verified is not None:
-                contacts = ", ".join(html.escape(c.value) for c in partner.published_contacts)
-                checked = self.text(
-                    "partners.verified", language, {"date": partner.verified.isoformat()}
-                )
-                lines.append(f"{contacts} ({checked})")
-            else:
+            for contact in partner.published_contacts:
+                if contact.confirmed is not None:
+                    state = self.text(
+                        "partners.confirmed",
+                        language,
+                        {"date": format_date(contact.confirmed.on, language)},
+                    )
+                else:
+                    state = self.text(
+                        "partners.unconfirmed",
+                        language,
+                        {"source": contact.source, "date": contact.source_date},
+                    )
+                value = html.escape(contact.text(language), quote=False)
+                lines.append(f"• <b>{value}</b> <i>({state})</i>")
+            if not partner.published_contacts:
                 lines.append(f"<i>{self.text('partners.contacts_pending', language)}</i>")
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks)

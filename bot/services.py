@@ -10,11 +10,14 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.content import Content
 from bot.conversation import Conversation
+from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
 from bot.message_tracker import MessageTracker
 from bot.referrals import Referrals
 from bot.rendering import Renderer
-from bot.safety import CrisisResponder, FloodGate
+from casework.person_desk import PersonDesk
+from casework.staff_desk import StaffDesk
+from knowledge.crisis import CrisisDetector
 from storage.sealing import CoordinatorPublicKey
 from storage.store import Store
 
@@ -29,9 +32,11 @@ class Services:
     handoff: Handoff
     referrals: Referrals
     tracker: MessageTracker
-    crisis: CrisisResponder
+    crisis: CrisisDetector
     flood: FloodGate
-    staff_order: FloodGate
+    staff_order: StaffOrder
+    staff_desk: StaffDesk
+    person_desk: PersonDesk
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

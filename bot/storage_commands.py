@@ -11,36 +11,102 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import Settings
-from bot.storage_setup import load_coordinator_public_key, open_store
+from bot.storage_setup import (
+    ask_in_terminal,
+    load_coordinator_public_key,
+    load_keyring_for,
+    open_store,
+)
 from storage.backup import backup
 from storage.keyring import (
+    CREDENTIAL_KEY,
     MASTER_KEY_ENV,
+    NEW_PASSPHRASE_ENV,
+    Keyring,
     KeyringError,
+    KeySource,
+    LoadedKeyring,
     create_key_file,
-    load_keyring,
+    load_master_keyring,
     replace_key_file,
+    take_from_environment,
 )
+from storage.keyring import MIN_PASSPHRASE as MIN_KEY_PASSPHRASE
+from storage.keyring import PASSPHRASE_ENV as KEY_PASSPHRASE_ENV
 from storage.retention import purge
 from storage.rotation import reencrypt, rows_on_key, rows_on_other_keys
 from storage.sealing import CoordinatorPrivateKey, SealingError
 from storage.store import Store
+from storage.writer_lock import refuse_if_in_use
 
 PASSPHRASE_ENV = "CLGBT_COORDINATOR_PASSPHRASE"  # noqa: S105 - a variable name
 MIN_PASSPHRASE = 12
 
 
-def keys_init(settings: Settings, key_file: Path | None) -> str:
+def _new_key_passphrase(environ: Mapping[str, str], variable: str, what: str) -> str:
+    """A new passphrase for the master key: from ``variable`` (removed once read), or asked
+    twice at the terminal."""
+    phrase = take_from_environment(environ, variable)
+    if phrase is None:
+        first = ask_in_terminal(f"New passphrase for {what}: ")
+        if first is None:
+            raise KeyringError(
+                f"a new passphrase for {what} is needed: run in a terminal or set {variable}; "
+                "nothing was written"
+            )
+        if ask_in_terminal("The same passphrase again: ") != first:
+            raise KeyringError("the two passphrases differ; nothing was written")
+        phrase = first
+    if len(phrase) < MIN_KEY_PASSPHRASE:
+        raise KeyringError(
+            f"the passphrase must be at least {MIN_KEY_PASSPHRASE} characters; nothing was written"
+        )
+    return phrase
+
+
+def keys_init(
+    settings: Settings, key_file: Path | None, environ: Mapping[str, str], *, clear: bool
+) -> str:
     path = key_file or settings.paths.key_file
-    keyring = create_key_file(path)
+    if path.exists() or path.is_symlink():
+        create_key_file(path)  # refuses, with the usual message, before asking anything
+    if clear:
+        keyring = create_key_file(path)
+        return (
+            f"Wrote a new master key (id {keyring.primary_id}) IN CLEAR to {path} "
+            "(mode 0600).\nLoad it into a systemd credential (docs/clgbt.service), keep an "
+            "offline copy, then delete this file: start-up refuses a clear key beside the "
+            "database."
+        )
+    phrase = _new_key_passphrase(environ, KEY_PASSPHRASE_ENV, f"the master key {path}")
+    keyring = create_key_file(path, passphrase=phrase)
     return (
-        f"Wrote a new master key (id {keyring.primary_id}) to {path} with mode 0600.\n"
-        "Keep an offline copy somewhere safe: without it no record can ever be read."
+        f"Wrote a new master key (id {keyring.primary_id}) to {path}, protected by your "
+        "passphrase (mode 0600).\nKeep an offline copy of the file and of the passphrase: "
+        "without both no record can ever be read."
     )
 
 
+def _loaded(settings: Settings, environ: Mapping[str, str]) -> LoadedKeyring:
+    """The keyring for a key command: refused at once if the bot holds the database."""
+    refuse_if_in_use(settings.paths.database)
+    return load_keyring_for(settings, environ)
+
+
+def _save(settings: Settings, loaded: LoadedKeyring, keyring: Keyring) -> None:
+    """Write ``keyring`` to the key file under the protection the old one had."""
+    replace_key_file(
+        settings.paths.key_file, keyring, passphrase=loaded.passphrase, params=loaded.params
+    )
+
+
+def _outside_file(loaded: LoadedKeyring) -> bool:
+    return loaded.source in (KeySource.ENVIRONMENT, KeySource.CREDENTIAL)
+
+
 async def _rotate(settings: Settings, environ: Mapping[str, str]) -> list[str]:
-    from_environment = bool(environ.get(MASTER_KEY_ENV, "").strip())
-    keyring = load_keyring(settings.paths.key_file, environ)
+    loaded = _loaded(settings, environ)
+    keyring = loaded.keyring
     lines: list[str] = []
     store = await Store.open(settings.paths.database, keyring)
     try:
@@ -53,14 +119,15 @@ async def _rotate(settings: Settings, environ: Mapping[str, str]) -> list[str]:
             f"({sum(pending.values())} values left)."
         )
     else:
-        if from_environment:
+        if _outside_file(loaded):
             raise KeyringError(
-                f"the keyring comes from {MASTER_KEY_ENV}; add a new key there yourself "
-                "(ID:BASE64, a higher id) and run 'clgbt keys rotate' again to re-encrypt"
+                f"the keyring comes from the {loaded.source.value} ({MASTER_KEY_ENV} or "
+                f"{CREDENTIAL_KEY}); add a new key there yourself (ID:BASE64, a higher id) "
+                "and run 'clgbt keys rotate' again to re-encrypt"
             )
         keyring = keyring.with_new_primary()
         # The new key is on disk before any value uses it, so a crash never strands data.
-        replace_key_file(settings.paths.key_file, keyring)
+        _save(settings, loaded, keyring)
         lines.append(
             f"Added key {keyring.primary_id} as the primary key in {settings.paths.key_file}."
         )
@@ -81,9 +148,12 @@ async def _rotate(settings: Settings, environ: Mapping[str, str]) -> list[str]:
 
 
 async def _retire(settings: Settings, environ: Mapping[str, str], key_id: int) -> str:
-    if environ.get(MASTER_KEY_ENV, "").strip():
-        raise KeyringError(f"the keyring comes from {MASTER_KEY_ENV}; remove the key there")
-    keyring = load_keyring(settings.paths.key_file, environ)
+    loaded = _loaded(settings, environ)
+    if _outside_file(loaded):
+        raise KeyringError(
+            f"the keyring comes from the {loaded.source.value}; remove the key there"
+        )
+    keyring = loaded.keyring
     smaller = keyring.without(key_id)
     store = await Store.open(settings.paths.database, keyring)
     try:
@@ -95,8 +165,42 @@ async def _retire(settings: Settings, environ: Mapping[str, str], key_id: int) -
         await store.db.forget_key_check(key_id)
     finally:
         await store.close()
-    replace_key_file(settings.paths.key_file, smaller)
+    _save(settings, loaded, smaller)
     return f"Key {key_id} removed from {settings.paths.key_file}."
+
+
+def keys_wrap(settings: Settings, environ: Mapping[str, str]) -> str:
+    """Protect a clear key file with a passphrase, or give a wrapped one a new passphrase."""
+    refuse_if_in_use(settings.paths.database)
+    path = settings.paths.key_file
+    # Both passphrase variables are taken (and removed) first: the current one unlocks, the
+    # new one protects; a clear file needs only the new one, from CLGBT_KEY_PASSPHRASE.
+    scratch = dict(environ)
+    for variable in (MASTER_KEY_ENV, KEY_PASSPHRASE_ENV, NEW_PASSPHRASE_ENV):
+        take_from_environment(environ, variable)
+    new_phrase = {name: scratch.pop(name) for name in (NEW_PASSPHRASE_ENV,) if name in scratch}
+    current = scratch.get(KEY_PASSPHRASE_ENV)
+    # The clear key beside the database is what this command fixes, so it is allowed here.
+    loaded = load_master_keyring(
+        path, scratch, allow_clear_beside_database=True, ask_passphrase=ask_in_terminal
+    )
+    if _outside_file(loaded):
+        raise KeyringError(
+            f"the keyring comes from the {loaded.source.value}, not from {path}; unset it to "
+            "wrap the key file"
+        )
+    if loaded.passphrase is None:
+        supplied = {} if current is None else {KEY_PASSPHRASE_ENV: current}
+        phrase = _new_key_passphrase(supplied, KEY_PASSPHRASE_ENV, f"the master key {path}")
+    else:
+        phrase = _new_key_passphrase(new_phrase, NEW_PASSPHRASE_ENV, f"the master key {path}")
+    verb = "protected with a passphrase" if loaded.passphrase is None else "given a new passphrase"
+    replace_key_file(path, loaded.keyring, passphrase=phrase, params=loaded.params)
+    return (
+        f"{path}: {verb} (keys {loaded.keyring.ids}). Old copies of the file (backups, the "
+        "disk's free space) still hold the previous form: destroy them, and for a key that was "
+        "in clear consider 'clgbt keys rotate'."
+    )
 
 
 def _passphrase(environ: Mapping[str, str]) -> str:
@@ -141,6 +245,7 @@ def coordinator_init(
 
 
 async def _purge(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    refuse_if_in_use(settings.paths.database)
     public_key = load_coordinator_public_key(settings.paths.coordinator_public_key)
     store = await open_store(settings, environ)
     try:
@@ -154,7 +259,9 @@ async def _purge(settings: Settings, environ: Mapping[str, str]) -> list[str]:
 def run_keys(args: argparse.Namespace, settings: Settings, environ: Mapping[str, str]) -> str:
     action: str = args.keys_command
     if action == "init":
-        return keys_init(settings, args.key_file)
+        return keys_init(settings, args.key_file, environ, clear=args.clear)
+    if action == "wrap":
+        return keys_wrap(settings, environ)
     if action == "rotate":
         return "\n".join(asyncio.run(_rotate(settings, environ)))
     if action == "retire":

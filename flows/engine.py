@@ -1,14 +1,17 @@
 """The flow engine: ``step(state, input) -> (new state, effects)``, pure and deterministic.
 
 The run state is a plain JSON-able dict (the bot stores it encrypted); screen tokens come from
-an injected generator, so the same inputs always give the same outputs. Button data is
-``<token>.<code>``: it is resolved against the current state, never trusted, and a token from
-an older screen answers "that menu has closed" with the current screen.
+an injected generator, and today's date from an injected clock, so the same inputs always give
+the same outputs. Facts the bot knows about the service (``handoff_available``) are injected
+too and read by conditions, never stored in the run. Button data is ``<token>.<code>``: it is
+resolved against the current state, never trusted, and a token from an older screen answers
+"that menu has closed" with the current screen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flows.events import (
@@ -36,10 +39,12 @@ from flows.model import (
     Choice,
     FlowSet,
     InputKind,
+    Navigation,
     Node,
     NodeKind,
+    holds,
 )
-from flows.parsing import parse_month_year
+from flows.parsing import find_contacts, month_problem, parse_month_year, redact_contacts
 
 STATE_VERSION = 1
 MAX_HOPS = 200
@@ -49,8 +54,18 @@ HOME = "m"
 SKIP = "s"
 MORE = "n"
 CONTINUE = "c"
+REDACT = "r"  # contact details found in an answer: remove them and keep the rest
+REWRITE = "w"  # ... write the answer again
+KEEP = "k"  # ... keep it as written
+CONTACT_SCREEN = "privacy.contact_warning"
+PHNOM_PENH = timedelta(hours=7)  # no daylight saving time
 
 State = dict[str, Any]
+
+
+def phnom_penh_today() -> date:
+    """The default clock: today's date in Cambodia. Tests inject their own."""
+    return (datetime.now(UTC) + PHNOM_PENH).date()
 
 
 class FlowError(RuntimeError):
@@ -58,9 +73,21 @@ class FlowError(RuntimeError):
 
 
 class Engine:
-    def __init__(self, flows: FlowSet, new_token: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        flows: FlowSet,
+        new_token: Callable[[], str],
+        *,
+        today: Callable[[], date] = phnom_penh_today,
+        facts: Mapping[str, str] | None = None,
+    ) -> None:
+        """``today`` gives the current date (months in the future are refused); ``facts`` are
+        what the bot knows about the service, e.g. ``{"handoff_available": "yes"}``, read by
+        the flows' conditions alongside the run's variables."""
         self.flows = flows
         self.new_token = new_token
+        self.today = today
+        self.facts = dict(facts or {})
 
     # ------------------------------------------------------------ entry point
     def step(self, state: State | None, event: Input) -> Step:
@@ -68,12 +95,7 @@ class Engine:
         if isinstance(event, Start):
             flow_id = event.flow_id or self.flows.home
             node_id = event.node_id or self.flows.flows[flow_id].start
-            keep = (
-                {"language": state["vars"]["language"]}
-                if state and "language" in state.get("vars", {})
-                else {}
-            )
-            fresh = self._blank(flow_id, node_id, keep)
+            fresh = self._blank(flow_id, node_id, self._kept(state["vars"] if state else {}))
             return self._finish(self._enter(fresh, flow_id, node_id, effects), effects)
         if isinstance(event, Press) and event.data.partition(".")[2] == QUICK_EXIT:
             return self._quick_exit(state)
@@ -100,6 +122,20 @@ class Engine:
         return self._finish(self._text(state, event.text, effects), effects)
 
     # ------------------------------------------------------------ helpers
+    def _kept(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in variables.items() if k in self.flows.kept_variables}
+
+    def _holds(self, condition: str, state: State) -> bool:
+        return holds(condition, {**state["vars"], **self.facts})
+
+    def _choices(self, node: Node, state: State) -> tuple[Choice, ...]:
+        """The choices shown on this screen: those whose ``if`` holds."""
+        return tuple(
+            choice
+            for choice in self.flows.choices(node)
+            if choice.condition is None or self._holds(choice.condition, state)
+        )
+
     def _blank(self, flow_id: str, node_id: str, keep: dict[str, Any]) -> State:
         return {
             "v": STATE_VERSION,
@@ -137,25 +173,40 @@ class Engine:
     ) -> State | None:
         """Walk from ``node_id`` until a node waits for the person (or the run ends)."""
         for _ in range(MAX_HOPS):
+            requires = self.flows.flows[flow_id].requires
+            if requires is not None and not self._holds(requires.condition, state):
+                flow_id, node_id = self.flows.resolve(flow_id, requires.otherwise)
+                continue
             node = self.flows.node(flow_id, node_id)
             variables = state["vars"]
+            text = node.text_for({**variables, **self.facts})
+            if node.kind is NodeKind.BRANCH:
+                if node.condition is None:  # pragma: no cover - rejected by validation
+                    raise FlowError(f"{flow_id}.{node.id}: branch without a condition")
+                target = node.next if self._holds(node.condition, state) else node.otherwise
+                if target is None:
+                    flow_id, node_id = self._home_start()
+                    continue
+                flow_id, node_id = self.flows.resolve(flow_id, target)
+                continue
             if node.kind is NodeKind.MESSAGE:
-                if node.text:
-                    effects.append(Say(node.text, _params(variables)))
+                if text:
+                    effects.append(Say(text, _params(variables)))
                 if node.next is None:
                     flow_id, node_id = self._home_start()
                     continue
                 flow_id, node_id = self.flows.resolve(flow_id, node.next)
                 continue
             if node.kind is NodeKind.END:
-                if node.text:
-                    effects.append(Say(node.text, _params(variables)))
+                if text:
+                    effects.append(Say(text, _params(variables)))
                 flow_id, node_id = self._home_start()
                 state = {
                     **state,
                     "history": [],
                     "return_to": None,
-                    "vars": {k: v for k, v in variables.items() if k == "language"},
+                    "pending": None,
+                    "vars": self._kept(variables),
                 }
                 continue
             if node.kind is NodeKind.ACTION:
@@ -182,12 +233,15 @@ class Engine:
                 and (state["flow"], state["node"]) != (flow_id, node_id)
             ):
                 state = {**state, "history": [*state["history"], [state["flow"], state["node"]]]}
+            if node.navigation is Navigation.NONE:
+                state = {**state, "history": [], "return_to": None}
             state = {
                 **state,
                 "flow": flow_id,
                 "node": node_id,
                 "page": 0,
                 "awaiting": None,
+                "pending": None,
                 "token": self.new_token(),
             }
             effects.append(self._screen(state))
@@ -222,6 +276,10 @@ class Engine:
         return self._enter(state, flow_id, node_id, effects)
 
     def _back(self, state: State, effects: list[Effect]) -> State | None:
+        if state.get("pending") is not None:  # Back from the contact warning: the question
+            state = {**state, "pending": None, "token": self.new_token()}
+            effects.append(self._screen(state))
+            return state
         history = list(state["history"])
         if not history:
             flow_id, node_id = self._home_start()
@@ -235,6 +293,7 @@ class Engine:
             "page": 0,
             "awaiting": None,
             "return_to": None,
+            "pending": None,
             "token": self.new_token(),
         }
         effects.append(self._screen(state))
@@ -256,10 +315,13 @@ class Engine:
                 effects.append(self._screen(state))
             return state
         node = self._node(state)
-        if code == BACK:
+        if code == BACK and node.navigation is not Navigation.NONE:
             return self._back(state, effects)
-        if code == HOME:
+        if code == HOME and node.navigation is Navigation.FULL:
             return self._go_home(state, effects)
+        pending = state.get("pending")
+        if pending is not None:
+            return self._contact_choice(state, node, code, str(pending), effects)
         if code == SKIP and node.kind is NodeKind.QUESTION and node.optional:
             return self._answer(state, node, None, effects)
         if code == MORE and node.kind is NodeKind.ARTICLE:
@@ -271,7 +333,7 @@ class Engine:
         if code == CONTINUE and node.kind is NodeKind.ARTICLE and node.next:
             return self._advance(state, node, effects)
         if code.isdigit():
-            choices = self.flows.choices(node)
+            choices = self._choices(node, state)
             index = int(code)
             if index < len(choices) and (
                 node.kind is NodeKind.MENU or node.input in (None, InputKind.CHOICE)
@@ -281,9 +343,26 @@ class Engine:
         effects.append(self._screen(state))
         return state
 
+    def _contact_choice(
+        self, state: State, node: Node, code: str, pending: str, effects: list[Effect]
+    ) -> State | None:
+        """The answer to "your answer contains a phone number or username": remove them,
+        write the answer again, or keep it as written."""
+        state = {**state, "pending": None}
+        if code == REDACT:
+            return self._answer(state, node, redact_contacts(pending), effects)
+        if code == KEEP:
+            return self._answer(state, node, pending, effects)
+        if code != REWRITE:
+            effects.append(Notice("menu_closed"))
+            state = {**state, "pending": pending}
+        state = {**state, "token": self.new_token()}
+        effects.append(self._screen(state))
+        return state
+
     def _go_home(self, state: State, effects: list[Effect]) -> State | None:
         flow_id, node_id = self._home_start()
-        state = {**state, "history": [], "return_to": None}
+        state = {**state, "history": [], "return_to": None, "pending": None}
         return self._enter(state, flow_id, node_id, effects)
 
     def _choose(
@@ -332,10 +411,12 @@ class Engine:
             effects.append(self._screen(state))
             return state
         cleaned = text.strip()
+        state = {**state, "pending": None}
         if node.input is InputKind.MONTH_YEAR:
             parsed = parse_month_year(cleaned)
-            if parsed is None:
-                effects.append(Notice("invalid_month"))
+            problem = "invalid_month" if parsed is None else month_problem(parsed, self.today())
+            if parsed is None or problem is not None:
+                effects.append(Notice(problem or "invalid_month", self._month_params()))
                 effects.append(self._screen(state))
                 return state
             return self._answer(state, node, parsed, effects)
@@ -349,20 +430,37 @@ class Engine:
             effects.append(Notice("too_short", {"limit": str(node.min_length)}))
             effects.append(self._screen(state))
             return state
+        if find_contacts(cleaned):
+            # Nothing is saved until the person chooses: remove, write again, or keep.
+            state = {**state, "pending": cleaned, "token": self.new_token()}
+            effects.append(self._screen(state))
+            return state
         return self._answer(state, node, cleaned, effects)
+
+    def _month_params(self) -> dict[str, str]:
+        today = self.today()
+        return {"this_month": f"{today.month}/{today.year}", "earliest": "1990"}
 
     # ------------------------------------------------------------ rendering
     def _screen(self, state: State) -> Screen:
         node = self._node(state)
         token = state["token"]
         rows: list[tuple[Button, ...]] = []
+        if state.get("pending") is not None:
+            rows += [
+                (Button("privacy.remove_contacts", f"{token}.{REDACT}"),),
+                (Button("privacy.rewrite", f"{token}.{REWRITE}"),),
+                (Button("privacy.keep", f"{token}.{KEEP}"),),
+                self._navigation(state, node),
+            ]
+            return Screen(text=CONTACT_SCREEN, buttons=tuple(rows))
         if node.kind in (NodeKind.MENU, NodeKind.QUESTION) and node.input in (
             None,
             InputKind.CHOICE,
         ):
             rows += [
                 (Button(choice.label, f"{token}.{index}"),)
-                for index, choice in enumerate(self.flows.choices(node))
+                for index, choice in enumerate(self._choices(node, state))
             ]
         pages = 1
         if node.kind is NodeKind.ARTICLE:
@@ -381,16 +479,9 @@ class Engine:
                 rows.append((Button("nav.continue", f"{token}.{CONTINUE}"),))
         if node.kind is NodeKind.QUESTION and node.optional:
             rows.append((Button("nav.skip", f"{token}.{SKIP}"),))
-        at_home = (state["flow"], state["node"]) == self._home_start()
-        nav = (
-            []
-            if at_home
-            else [Button("nav.back", f"{token}.{BACK}"), Button("nav.menu", f"{token}.{HOME}")]
-        )
-        nav.append(Button("nav.quick_exit", f"{token}.{QUICK_EXIT}"))
-        rows.append(tuple(nav))
+        rows.append(self._navigation(state, node))
         return Screen(
-            text=node.text,
+            text=node.text_for({**state["vars"], **self.facts}),
             buttons=tuple(rows),
             params=_params(state["vars"]),
             article=node.article,
@@ -398,6 +489,17 @@ class Engine:
             pages=pages,
             answers=tuple(self._answer_rows(state, node)),
         )
+
+    def _navigation(self, state: State, node: Node) -> tuple[Button, ...]:
+        token = state["token"]
+        at_home = (state["flow"], state["node"]) == self._home_start()
+        nav: list[Button] = []
+        if not at_home and node.navigation is not Navigation.NONE:
+            nav.append(Button("nav.back", f"{token}.{BACK}"))
+        if not at_home and node.navigation is Navigation.FULL:
+            nav.append(Button("nav.menu", f"{token}.{HOME}"))
+        nav.append(Button("nav.quick_exit", f"{token}.{QUICK_EXIT}"))
+        return tuple(nav)
 
     def _answer_rows(self, state: State, node: Node) -> list[tuple[str, str, str | None]]:
         rows: list[tuple[str, str, str | None]] = []

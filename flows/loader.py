@@ -17,8 +17,10 @@ from flows.model import (
     Flow,
     FlowSet,
     InputKind,
+    Navigation,
     Node,
     NodeKind,
+    Requirement,
 )
 
 DEFINITIONS = Path(__file__).parent / "definitions"
@@ -38,8 +40,13 @@ _NODE_KEYS = {
     "action",
     "params",
     "show_answers",
+    "if",
+    "else",
+    "text_if",
+    "navigation",
 }
-_CHOICE_KEYS = {"id", "label", "next", "value", "edit"}
+_CHOICE_KEYS = {"id", "label", "next", "value", "edit", "if"}
+_FLOW_KEYS = {"spec_version", "id", "start", "nodes", "requires"}
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class _Reader:
             _opt_str(raw.get("next")),
             _opt_str(raw.get("value")),
             _opt_str(raw.get("edit")),
+            _opt_str(raw.get("if")),
         )
 
     def node(self, raw: Any, index: int) -> Node | None:
@@ -133,6 +141,30 @@ class _Reader:
                 value = default
             lengths[key] = value
         show = raw.get("show_answers") or []
+        text_if: list[tuple[str, str]] = []
+        raw_text_if = raw.get("text_if") or []
+        if not isinstance(raw_text_if, list):
+            self.problem(node_id, "text_if must be a list of {if: condition, text: key}")
+            raw_text_if = []
+        for entry in raw_text_if:
+            if (
+                not isinstance(entry, dict)
+                or set(entry) != {"if", "text"}
+                or not all(isinstance(v, str) for v in entry.values())
+            ):
+                self.problem(node_id, "each text_if entry is {if: condition, text: key}")
+                continue
+            text_if.append((entry["if"], entry["text"]))
+        navigation = Navigation.FULL
+        if raw.get("navigation") is not None:
+            try:
+                navigation = Navigation(raw["navigation"])
+            except ValueError:
+                self.problem(
+                    node_id,
+                    f"unknown navigation {raw['navigation']!r}; "
+                    f"expected one of {[n.value for n in Navigation]}",
+                )
         return Node(
             id=node_id,
             kind=kind,
@@ -149,6 +181,10 @@ class _Reader:
             action=action,
             params={str(k): str(v) for k, v in params.items()},
             show_answers=tuple(str(s) for s in show) if isinstance(show, list) else (),
+            condition=_opt_str(raw.get("if")),
+            otherwise=_opt_str(raw.get("else")),
+            text_if=tuple(text_if),
+            navigation=navigation,
         )
 
 
@@ -172,6 +208,20 @@ def parse_flow(document: Any, file: str) -> tuple[Flow | None, list[Problem]]:
     if not isinstance(raw_nodes, list) or not raw_nodes:
         reader.problem("", "a flow needs a non-empty list of nodes")
         return None, reader.problems
+    unknown = set(document) - _FLOW_KEYS
+    if unknown:
+        reader.problem("", f"unknown keys {sorted(unknown)}")
+    requires = None
+    raw_requires = document.get("requires")
+    if raw_requires is not None:
+        if (
+            isinstance(raw_requires, dict)
+            and set(raw_requires) == {"if", "else"}
+            and all(isinstance(v, str) for v in raw_requires.values())
+        ):
+            requires = Requirement(raw_requires["if"], raw_requires["else"])
+        else:
+            reader.problem("", "requires must be {if: condition, else: destination}")
     nodes: dict[str, Node] = {}
     for index, raw in enumerate(raw_nodes):
         node = reader.node(raw, index)
@@ -181,7 +231,7 @@ def parse_flow(document: Any, file: str) -> tuple[Flow | None, list[Problem]]:
             reader.problem(node.id, "duplicate node id")
             continue
         nodes[node.id] = node
-    return Flow(flow_id, start, nodes, file, version), reader.problems
+    return Flow(flow_id, start, nodes, file, version, requires), reader.problems
 
 
 def load_flow_file(path: Path) -> tuple[Flow | None, list[Problem]]:

@@ -14,6 +14,7 @@ from flows.model import (
     InputKind,
     Node,
     NodeKind,
+    condition_name,
 )
 
 MAX_CALLBACK_BYTES = 64
@@ -27,6 +28,8 @@ def _targets(node: Node) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if node.next:
         found.append(("next", node.next))
+    if node.otherwise:
+        found.append(("else", node.otherwise))
     for choice in node.choices:
         if choice.next:
             found.append((f"choice {choice.id}", choice.next))
@@ -53,7 +56,29 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
 
         if flow.start not in flow.nodes:
             error("", f"start node {flow.start!r} does not exist")
+        if flow.requires is not None:
+            if condition_name(flow.requires.condition) is None:
+                error("", f"requires: {flow.requires.condition!r} is not 'name' or 'not name'")
+            if not _exists(flows, flow.id, flow.requires.otherwise):
+                error("", f"requires leads to {flow.requires.otherwise!r}, which does not exist")
+            elif flows.flows[flows.resolve(flow.id, flow.requires.otherwise)[0]].requires:
+                error("", "requires leads into a flow that has requirements of its own")
         for node in flow.nodes.values():
+            conditions = [c.condition for c in node.choices if c.condition is not None]
+            conditions += [condition for condition, _ in node.text_if]
+            if node.condition is not None:
+                conditions.append(node.condition)
+            for condition in conditions:
+                if condition_name(condition) is None:
+                    error(node.id, f"condition {condition!r} is not 'name' or 'not name'")
+            if node.kind is NodeKind.BRANCH and (
+                node.condition is None or node.next is None or node.otherwise is None
+            ):
+                error(node.id, "a branch needs if, next and else")
+            if node.kind is not NodeKind.BRANCH and (
+                node.condition is not None or node.otherwise is not None
+            ):
+                error(node.id, "only a branch has if and else (a choice may have if)")
             for where, target in _targets(node):
                 if not _exists(flows, flow.id, target):
                     error(node.id, f"{where} leads to {target!r}, which does not exist")
@@ -115,34 +140,40 @@ def validate(flows: FlowSet, articles: frozenset[str] | None = None) -> list[Pro
     return problems
 
 
+def _auto_successors(flows: FlowSet, flow_id: str, node: Node) -> list[tuple[str, str]]:
+    """Where a node that does not wait goes on to (none for one that ends or waits)."""
+    if node.kind is NodeKind.ACTION and node.action in AWAITED_ACTIONS | FINAL_ACTIONS:
+        return []
+    if node.kind not in (NodeKind.MESSAGE, NodeKind.ACTION, NodeKind.BRANCH):
+        return []
+    targets = [t for t in (node.next, node.otherwise) if t]
+    return [flows.resolve(flow_id, t) for t in targets if _exists(flows, flow_id, t)]
+
+
 def _loops(flows: FlowSet) -> list[Problem]:
     """A cycle through nodes that never wait would spin forever."""
     problems: list[Problem] = []
-    auto = (NodeKind.MESSAGE, NodeKind.ACTION)
+    auto = (NodeKind.MESSAGE, NodeKind.ACTION, NodeKind.BRANCH)
     for flow in flows.flows.values():
         for start in flow.nodes.values():
             if start.kind not in auto:
                 continue
+            origin = (flow.id, start.id)
+            pending = _auto_successors(flows, flow.id, start)
             seen: set[tuple[str, str]] = set()
-            flow_id, node = flow.id, start
-            while (
-                node.kind in auto
-                and node.next
-                and (node.action is None or node.action not in AWAITED_ACTIONS | FINAL_ACTIONS)
-            ):
-                key = (flow_id, node.id)
-                if key in seen:
+            while pending:
+                key = pending.pop()
+                if key == origin:
                     problems.append(
                         Problem(
                             flow.file, start.id, "", "a loop of message/action nodes never waits"
                         )
                     )
                     break
+                if key in seen:
+                    continue
                 seen.add(key)
-                if not _exists(flows, flow_id, node.next):
-                    break
-                flow_id, node_id = flows.resolve(flow_id, node.next)
-                node = flows.node(flow_id, node_id)
+                pending += _auto_successors(flows, key[0], flows.node(*key))
     return problems
 
 
@@ -151,6 +182,11 @@ def _reachable(flows: FlowSet) -> set[tuple[str, str]]:
     pending = [(flows.home, flows.flows[flows.home].start)] if flows.home in flows.flows else []
     # Flows can also be started directly by commands (/start, /language, /delete ...).
     pending += [(f.id, f.start) for f in flows.flows.values()]
+    pending += [
+        flows.resolve(f.id, f.requires.otherwise)
+        for f in flows.flows.values()
+        if f.requires is not None and _exists(flows, f.id, f.requires.otherwise)
+    ]
     while pending:
         flow_id, node_id = pending.pop()
         if (flow_id, node_id) in reached or node_id not in flows.flows[flow_id].nodes:
@@ -171,6 +207,7 @@ def inspect(flows: FlowSet, texts: Mapping[str, Mapping[str, str]]) -> list[Prob
             if (flow.id, node.id) not in reached:
                 problems.append(Problem(flow.file, node.id, "", "unreachable node", hard=False))
             keys = [k for k in (node.text,) if k]
+            keys += [key for _, key in node.text_if]
             keys += [c.label for c in flows.choices(node)]
             keys += [f"answers.{name}" for name in node.show_answers]
             for language in LANGUAGES:

@@ -1,11 +1,25 @@
 """Knowledge articles: Markdown with front matter, one file per language, split into short
 screens by lines of ``---``. Rendering gives Telegram HTML with everything escaped except the
-``**bold**`` the article asks for; the last screen carries the sources and the review date."""
+``**bold**`` the article asks for; the last screen carries the sources, the review state and
+"general information, not legal advice".
+
+Review state is metadata, and the person sees it as it is:
+
+- ``updated``: the day the text was last written from its sources; ``review_due``: the day by
+  which it must be looked at again.
+- ``checked``: only when an organisation has checked the content (``by`` names the
+  organisation, never a person; ``date`` is the day). Without it nothing says "checked".
+- ``translation``: ``original`` (the language it was written in), ``reviewed`` (a native
+  speaker checked the translation, recorded in ``translation_review``: by, date) or
+  ``awaiting native review`` (the person is told so, in that language, on the article).
+"""
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,9 +27,41 @@ from pathlib import Path
 import yaml
 
 ARTICLES_DIR = Path(__file__).parent / "articles"
-TRANSLATION_STATES = ("reviewed", "awaiting native review")
+ORIGINAL = "original"
+REVIEWED = "reviewed"
+AWAITING = "awaiting native review"
+TRANSLATION_STATES = (ORIGINAL, REVIEWED, AWAITING)
 MAX_SCREEN = 1000
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_KHMER_DIGITS = str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
+KHMER_MONTHS = (
+    "មករា",
+    "កុម្ភៈ",
+    "មីនា",
+    "មេសា",
+    "ឧសភា",
+    "មិថុនា",
+    "កក្កដា",
+    "សីហា",
+    "កញ្ញា",
+    "តុលា",
+    "វិច្ឆិកា",
+    "ធ្នូ",
+)
+ENGLISH_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 class ArticleError(ValueError):
@@ -29,16 +75,61 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Review:
+    """Who checked something (an organisation, never a person) and on which day."""
+
+    by: str
+    on: date
+
+
+@dataclass(frozen=True)
 class Article:
     id: str
     language: str
     title: str
     summary: str
-    reviewed: date
+    updated: date
+    review_due: date
     translation: str
     sources: tuple[Source, ...]
     pages: tuple[str, ...]
     file: str
+    checked: Review | None = None
+    translation_review: Review | None = None
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def awaiting_native_review(self) -> bool:
+        return self.translation == AWAITING
+
+
+def khmer_digits(text: str) -> str:
+    """Latin digits as Khmer digits (for counters and dates; never for phone numbers)."""
+    return text.translate(_KHMER_DIGITS)
+
+
+def format_date(day: date, language: str) -> str:
+    """A day as people read it: "2 December 2026", or in Khmer with Khmer digits and the
+    Khmer month name."""
+    if language == "km":
+        return khmer_digits(f"ថ្ងៃទី{day.day} ខែ{KHMER_MONTHS[day.month - 1]} ឆ្នាំ{day.year}")
+    return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
+
+
+def localise_number(value: str, language: str) -> str:
+    return khmer_digits(value) if language == "km" else value
+
+
+def _review(value: object, path: Path, key: str) -> Review | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or not str(value.get("by") or "").strip()
+        or not isinstance(value.get("date"), date)
+    ):
+        raise ArticleError(f"{path}: {key} needs 'by' (the organisation, not a person) and 'date'")
+    return Review(str(value["by"]).strip(), value["date"])
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str]:
@@ -57,14 +148,23 @@ def parse_article(path: Path) -> Article:
     meta, body = _front_matter(path.read_text(encoding="utf-8"), path)
     missing = [
         k
-        for k in ("id", "language", "title", "summary", "reviewed", "translation", "sources")
+        for k in (
+            "id",
+            "language",
+            "title",
+            "summary",
+            "updated",
+            "review_due",
+            "translation",
+            "sources",
+        )
         if not meta.get(k)
     ]
     if missing:
         raise ArticleError(f"{path}: front matter misses {missing}")
-    reviewed = meta["reviewed"]
-    if not isinstance(reviewed, date):
-        raise ArticleError(f"{path}: reviewed must be a date like 2026-11-21")
+    updated, review_due = meta["updated"], meta["review_due"]
+    if not isinstance(updated, date) or not isinstance(review_due, date):
+        raise ArticleError(f"{path}: updated and review_due must be dates like 2026-12-02")
     raw_sources = meta["sources"]
     if not isinstance(raw_sources, list) or not raw_sources:
         raise ArticleError(f"{path}: every article needs at least one dated source")
@@ -76,18 +176,39 @@ def parse_article(path: Path) -> Article:
                 "('date not shown' when the source has none)"
             )
         sources.append(Source(str(item["title"]), str(item["date"])))
+    raw_keywords = meta.get("keywords") or []
+    if not isinstance(raw_keywords, list):
+        raise ArticleError(f"{path}: keywords must be a list")
     pages = tuple(p.strip() for p in re.split(r"\n---\n", body) if p.strip())
     return Article(
         id=str(meta["id"]),
         language=str(meta["language"]),
         title=str(meta["title"]),
         summary=str(meta["summary"]),
-        reviewed=reviewed,
+        updated=updated,
+        review_due=review_due,
         translation=str(meta["translation"]),
         sources=tuple(sources),
         pages=pages,
         file=str(path),
+        checked=_review(meta.get("checked"), path, "checked"),
+        translation_review=_review(meta.get("translation_review"), path, "translation_review"),
+        keywords=tuple(str(k) for k in raw_keywords),
     )
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold().strip()
+
+
+def _matches(keyword: str, query: str) -> bool:
+    """Whether a keyword occurs in what the person typed. Khmer is written without spaces
+    between words, so Khmer keywords match anywhere; Latin ones match whole words."""
+    if not keyword:
+        return False
+    if keyword.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(keyword)}(?![a-z0-9])", query) is not None
+    return keyword in query
 
 
 @dataclass(frozen=True)
@@ -125,6 +246,28 @@ class ArticleLibrary:
             counts[article_id] = max(counts.get(article_id, 0), len(article.pages))
         return counts
 
+    def search(self, query: str, language: str, limit: int = 5) -> list[str]:
+        """Article ids whose keywords or title match what the person typed, best first.
+
+        The person's language counts first; the other language's keywords also match, since
+        people often type English words (HIV, PEP, ID) in a Khmer chat."""
+        typed = _normalise(query)
+        if len(typed) < 2:
+            return []
+        scores: dict[str, int] = {}
+        for (article_id, article_language), article in self.articles.items():
+            weight = 2 if article_language == language else 1
+            terms = {_normalise(k) for k in article.keywords}
+            title = _normalise(article.title)
+            # Longer keywords are more specific ("arrested" over "police").
+            hits = sum(len(term) for term in terms if _matches(term, typed))
+            if typed in title or any(term and typed in term for term in terms):
+                hits += len(typed)
+            if hits:
+                scores[article_id] = scores.get(article_id, 0) + hits * weight
+        ranked = sorted(scores, key=lambda a: (-scores[a], a))
+        return ranked[:limit]
+
 
 def render_inline(text: str) -> str:
     """Escape everything, then turn ``**bold**`` into ``<b>bold</b>``."""
@@ -132,12 +275,15 @@ def render_inline(text: str) -> str:
     return _BOLD.sub(r"<b>\1</b>", escaped)
 
 
-def render_page(article: Article, page: int, footer: str) -> str:
-    """One screen of an article as Telegram HTML; the title heads the first, the footer
-    (sources and review date, already rendered) ends the last."""
+def render_page(article: Article, page: int, footer: str, caveat: str = "") -> str:
+    """One screen of an article as Telegram HTML; the title (and, for a translation awaiting
+    native review, the caveat saying so) heads the first, the footer (sources, review state,
+    "not legal advice", already rendered) ends the last."""
     parts = []
     if page == 0:
         parts.append(f"<b>{html.escape(article.title, quote=False)}</b>")
+        if caveat:
+            parts.append(caveat)
     parts.append(render_inline(article.pages[page]))
     if page == len(article.pages) - 1:
         parts.append(footer)
@@ -147,4 +293,37 @@ def render_page(article: Article, page: int, footer: str) -> str:
 def sources_text(article: Article) -> str:
     return "\n".join(
         f"• {html.escape(s.title, quote=False)} ({html.escape(s.date)})" for s in article.sources
+    )
+
+
+Text = Callable[..., str]
+
+
+def review_text(article: Article, text: Text) -> str:
+    """The review state as the person reads it, from the metadata only: "checked" appears
+    only where an organisation checked the text."""
+    language = article.language
+    lines = [
+        text(
+            "article.updated",
+            language,
+            updated=format_date(article.updated, language),
+            due=format_date(article.review_due, language),
+        )
+    ]
+    if article.checked is not None:
+        lines.append(
+            text(
+                "article.checked",
+                language,
+                by=html.escape(article.checked.by, quote=False),
+                date=format_date(article.checked.on, language),
+            )
+        )
+    return "\n".join(lines)
+
+
+def caveat_text(article: Article, text: Text) -> str:
+    return (
+        text("article.awaiting_review", article.language) if article.awaiting_native_review else ""
     )

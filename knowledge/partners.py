@@ -1,8 +1,24 @@
-"""The partner directory: services, provinces, languages, public contacts and the date each
-contact was last verified with the organisation (unverified contacts are never shown)."""
+"""The partner directory: services, provinces, languages, and the public channels through which
+a person can reach each organisation.
+
+Every channel carries the source that gives it and that source's date, exactly as the fact
+dossiers give it ("date not shown" stays so). Channels the dossiers mark UNVERIFIED are not in
+the directory at all. A channel is shown with its source; once a coordinator has confirmed it
+with the organisation, ``confirmed`` records by whom (an organisation or role, never a person)
+and on which day, and the person sees that date instead.
+
+A coordinator marks a channel confirmed without editing YAML by hand::
+
+    python -m knowledge.partners confirm rock website --by "CLGBT coordinators" [--on 2026-12-02]
+    python -m knowledge.partners list
+"""
 
 from __future__ import annotations
 
+import argparse
+import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,6 +27,7 @@ import yaml
 
 PARTNERS_FILE = Path(__file__).parent / "partners.yaml"
 ALL_PROVINCES = "all"
+CONTACT_KINDS = ("website", "phone", "office")
 
 
 class PartnerError(ValueError):
@@ -18,9 +35,28 @@ class PartnerError(ValueError):
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    by: str
+    on: date
+
+
+@dataclass(frozen=True)
 class Contact:
     kind: str
     value: str
+    source: str = ""
+    value_km: str = ""
+    source_date: str = ""
+    confirmed: Confirmation | None = None
+
+    def text(self, language: str) -> str:
+        """The channel as shown: an office's description has a Khmer wording; a web address
+        or a phone number is the same in every language."""
+        return self.value_km if language == "km" and self.value_km else self.value
+
+    @property
+    def sourced(self) -> bool:
+        return bool(self.source.strip() and self.source_date.strip())
 
 
 @dataclass(frozen=True)
@@ -32,7 +68,6 @@ class Partner:
     languages: tuple[str, ...]
     descriptions: dict[str, str]
     contacts: tuple[Contact, ...]
-    verified: date | None
     telegram_chat_id: int | None = None
 
     def serves(self, service: str | None, province: str | None) -> bool:
@@ -47,7 +82,20 @@ class Partner:
 
     @property
     def published_contacts(self) -> tuple[Contact, ...]:
-        return self.contacts if self.verified is not None else ()
+        """The channels a person may see: each with a source and its date."""
+        return tuple(c for c in self.contacts if c.sourced)
+
+
+def _confirmation(value: object, where: str) -> Confirmation | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or not str(value.get("by") or "").strip()
+        or not isinstance(value.get("date"), date)
+    ):
+        raise PartnerError(f"{where}: confirmed needs 'by' (who confirmed) and 'date'")
+    return Confirmation(str(value["by"]).strip(), value["date"])
 
 
 def load_partners(path: Path = PARTNERS_FILE) -> tuple[Partner, ...]:
@@ -60,9 +108,18 @@ def load_partners(path: Path = PARTNERS_FILE) -> tuple[Partner, ...]:
         where = f"{path}: partner {entry.get('id', '?')}"
         try:
             description = entry["description"]
-            verified = entry.get("verified")
-            if verified is not None and not isinstance(verified, date):
-                raise PartnerError(f"{where}: verified must be a date or null")
+            contacts = []
+            for c in entry.get("contacts") or []:
+                contacts.append(
+                    Contact(
+                        kind=str(c["kind"]),
+                        value=str(c["value"]),
+                        source=str(c.get("source") or ""),
+                        source_date=str(c.get("source_date") or ""),
+                        value_km=str(c.get("value_km") or ""),
+                        confirmed=_confirmation(c.get("confirmed"), where),
+                    )
+                )
             partners.append(
                 Partner(
                     id=str(entry["id"]),
@@ -71,15 +128,11 @@ def load_partners(path: Path = PARTNERS_FILE) -> tuple[Partner, ...]:
                     provinces=tuple(str(p) for p in entry["provinces"]),
                     languages=tuple(entry["languages"]),
                     descriptions={"en": str(description["en"]), "km": str(description["km"])},
-                    contacts=tuple(
-                        Contact(str(c["kind"]), str(c["value"]))
-                        for c in entry.get("contacts") or []
-                    ),
-                    verified=verified,
+                    contacts=tuple(contacts),
                     telegram_chat_id=entry.get("telegram_chat_id"),
                 )
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise PartnerError(f"{where}: missing or malformed field {exc}") from None
     return tuple(partners)
 
@@ -88,3 +141,109 @@ def find_partners(
     partners: tuple[Partner, ...], service: str | None, province: str | None
 ) -> list[Partner]:
     return [p for p in partners if p.serves(service, province)]
+
+
+def _yaml_text(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def confirm_contact(
+    partner_id: str, kind: str, by: str, on: date, path: Path = PARTNERS_FILE
+) -> Contact:
+    """Record that a coordinator confirmed a partner's channel with the organisation.
+
+    Rewrites only the ``confirmed:`` line of that channel, so comments and layout stay.
+    Channels are written in partners.yaml as one block per channel (``- kind: ...`` followed
+    by its keys), which this relies on and checks."""
+    if not by.strip():
+        raise PartnerError("say who confirmed it (--by), an organisation or role, not a person")
+    partners = {p.id: p for p in load_partners(path)}
+    partner = partners.get(partner_id)
+    if partner is None:
+        raise PartnerError(f"unknown partner {partner_id!r}; one of: {', '.join(partners)}")
+    if not any(c.kind == kind and c.sourced for c in partner.contacts):
+        raise PartnerError(f"{partner_id} has no sourced {kind} channel to confirm")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if re.fullmatch(rf"\s*- id: {re.escape(partner_id)}", line)
+        ),
+        None,
+    )
+    if start is None:
+        raise PartnerError(f"{path}: cannot find the entry of {partner_id}")
+    end = next(
+        (i for i in range(start + 1, len(lines)) if re.fullmatch(r"\s*- id: .*", lines[i])),
+        len(lines),
+    )
+    channel = next(
+        (
+            i
+            for i in range(start, end)
+            if re.fullmatch(rf"\s*- kind: {re.escape(kind)}\s*", lines[i])
+        ),
+        None,
+    )
+    if channel is None:
+        raise PartnerError(f"{path}: {partner_id}: cannot find '- kind: {kind}'")
+    line = next(
+        (
+            i
+            for i in range(channel + 1, end)
+            if re.fullmatch(r"\s*confirmed:.*", lines[i])
+            and not re.fullmatch(r"\s*- .*", lines[i])
+        ),
+        None,
+    )
+    if line is None:
+        raise PartnerError(f"{path}: {partner_id} {kind}: no 'confirmed:' line to update")
+    indent = lines[line][: len(lines[line]) - len(lines[line].lstrip())]
+    lines[line] = f"{indent}confirmed: {{by: {_yaml_text(by.strip())}, date: {on.isoformat()}}}"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    updated = {p.id: p for p in load_partners(path)}[partner_id]
+    return next(c for c in updated.contacts if c.kind == kind)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge.partners",
+        description="List partner channels, or mark one confirmed with the organisation.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="every channel, its source and whether it is confirmed")
+    confirm = commands.add_parser("confirm", help="mark a channel confirmed today (or --on)")
+    confirm.add_argument("partner")
+    confirm.add_argument("kind", choices=CONTACT_KINDS)
+    confirm.add_argument("--by", required=True, help="who confirmed it: an organisation or role")
+    confirm.add_argument("--on", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
+    confirm.add_argument("--file", type=Path, default=PARTNERS_FILE)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            for partner in load_partners():
+                for c in partner.contacts:
+                    state = (
+                        f"confirmed {c.confirmed.on.isoformat()} by {c.confirmed.by}"
+                        if c.confirmed
+                        else "not confirmed"
+                    )
+                    print(f"{partner.id}\t{c.kind}\t{c.value}\t{c.source_date}\t{state}")  # noqa: T201
+            return 0
+        contact = confirm_contact(
+            args.partner, args.kind, args.by, args.on or date.today(), args.file
+        )
+    except PartnerError as exc:
+        print(exc, file=sys.stderr)  # noqa: T201
+        return 1
+    assert contact.confirmed is not None
+    print(  # noqa: T201
+        f"{args.partner} {contact.kind} {contact.value}: confirmed "
+        f"{contact.confirmed.on.isoformat()} by {contact.confirmed.by}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -83,10 +83,11 @@ def send_media(
     chat_id: int | None = None,
     thread_id: int | None = None,
     reply_to: int | None = None,
+    sample: str | None = None,
 ) -> dict[str, Any]:
     if kind not in MEDIA_KINDS:
         raise ApiError(400, f"Bad Request: unknown media kind {kind}")
-    stored = state.new_file(kind)
+    stored = state.new_file(kind, sample=sample)
     return _post(
         state,
         user_id,
@@ -132,9 +133,21 @@ def edit_text(
     return rendered
 
 
-def _callback(state: TelegramState, user_id: int, message: Message, data: str) -> str:
+def _callback(
+    state: TelegramState, user_id: int, message: Message, data: str, label: str = ""
+) -> str:
     query_id = new_callback_query_id()
-    state.callback_queries[query_id] = {"at": state.now(), "answered": False, "answer": None}
+    state.callback_queries[query_id] = {
+        "at": state.now(),
+        "answered": False,
+        "answer": None,
+        "user_id": user_id,
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "thread_id": message.thread_id,
+        "data": data,
+        "label": label,
+    }
     state.push_update(
         "callback_query",
         {
@@ -164,7 +177,7 @@ def press(
     for message in reversed(candidates):
         for button in message.buttons:
             if button.get("text") == label and "callback_data" in button:
-                return _callback(state, user_id, message, str(button["callback_data"]))
+                return _callback(state, user_id, message, str(button["callback_data"]), label)
     raise ApiError(400, f'Bad Request: no button labelled "{label}" in this chat')
 
 

@@ -116,6 +116,7 @@ class SandboxClient:
         chat_id: int | None = None,
         thread_id: int | None = None,
         reply_to: int | None = None,
+        sample: str | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
             "media",
@@ -125,6 +126,7 @@ class SandboxClient:
             chat_id=chat_id,
             thread_id=thread_id,
             reply_to=reply_to,
+            sample=sample,
         )
         return result
 
@@ -203,6 +205,11 @@ class SandboxClient:
 
     async def callback_answer(self, query_id: str) -> dict[str, Any] | None:
         result: dict[str, Any] | None = await self._call("answer", query_id=query_id)
+        return result
+
+    async def world(self) -> dict[str, Any]:
+        """What the sandbox set up: the person, staff, their roles and the chats."""
+        result: dict[str, Any] = await self._call("world")
         return result
 
     async def profile(self) -> dict[str, Any]:

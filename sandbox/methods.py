@@ -328,6 +328,7 @@ def copy_message(state: TelegramState, params: Params) -> Any:
         media_kind=source.media_kind,
         file_id=source.file_id,
         location=source.location,
+        copy_of=(source.chat_id, source.message_id),
     )
     return {"message_id": sent["message_id"]}
 

@@ -8,6 +8,7 @@ import asyncio
 import json
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import tornado.httpserver
@@ -20,10 +21,27 @@ from sandbox.methods import METHODS, decode_params
 from sandbox.state import CallLog, TelegramState
 
 MAX_POLL_SECONDS = 50.0
+MAX_CHANGES_WAIT_SECONDS = 25.0
+SAMPLES = Path(__file__).resolve().parent / "samples"
+SAMPLE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".pdf": "application/pdf"}
+# Control actions that only read: everything else may change what people see.
+READ_ONLY = frozenset(
+    {"messages", "history", "topics", "deletions", "calls", "answer", "profile", "world"}
+)
+
+ControlOperation = Callable[[TelegramState, dict[str, Any]], Any]
 
 
 def _message_view(state: TelegramState, chat_id: int, thread_id: int | None) -> list[Any]:
-    return [state.render(m) for m in state.visible(chat_id, thread_id)]
+    chat = state.chat(chat_id)
+    if chat.is_forum and thread_id == 1:  # the General topic: messages outside any topic
+        return [state.render(m) for m in state.visible(chat.id) if m.thread_id is None]
+    return [state.render(m) for m in state.visible(chat.id, thread_id)]
+
+
+def sample_names() -> list[str]:
+    """The sample files people can send in the sandbox (photos and documents)."""
+    return sorted(p.name for p in SAMPLES.iterdir() if p.suffix in SAMPLE_TYPES)
 
 
 class _Base(tornado.web.RequestHandler):
@@ -74,6 +92,8 @@ class BotApiHandler(_Base):
         except ApiError as exc:
             self.reply(exc.to_api(), exc.code)
             return
+        if method.lower() != "getupdates":
+            self.state.changed()
         self.reply({"ok": True, "result": result})
 
     def _params(self) -> dict[str, Any]:
@@ -104,7 +124,7 @@ class ControlHandler(_Base):
         await self._dispatch(action, body if isinstance(body, dict) else {})
 
     async def _dispatch(self, action: str, body: dict[str, Any]) -> None:
-        operation = CONTROL.get(action)
+        operation = self.server.control.get(action) or CONTROL.get(action)
         if operation is None:
             self.reply({"ok": False, "error_code": 404, "description": "unknown action"}, 404)
             return
@@ -118,7 +138,48 @@ class ControlHandler(_Base):
                 {"ok": False, "error_code": 400, "description": f"bad request: {exc!r}"}, 400
             )
             return
+        if action not in self.server.read_only:
+            self.state.changed()
         self.reply({"ok": True, "result": result})
+
+
+class ChangesHandler(_Base):
+    """``GET /sandbox/changes?since=N``: answers with the state's version as soon as it is past
+    ``N`` (or after a while, unchanged), so a page can update without reloading."""
+
+    async def get(self) -> None:
+        since = int(self.get_query_argument("since", "-1"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MAX_CHANGES_WAIT_SECONDS
+        while self.state.version <= since and self.server.running:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            changed = asyncio.Event()
+            self.state.change_listeners.append(changed.set)
+            self.server.stop_listeners.append(changed.set)
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                break
+            finally:
+                self.state.change_listeners.remove(changed.set)
+                self.server.stop_listeners.remove(changed.set)
+        self.reply({"ok": True, "result": {"version": self.state.version}})
+
+
+class FileHandler(_Base):
+    """``GET /sandbox/file/<file_id>``: the bytes of a file sent from the sample files."""
+
+    def get(self, file_id: str) -> None:
+        stored = self.state.files.get(file_id)
+        if stored is None or stored.sample is None or stored.sample not in sample_names():
+            self.reply({"ok": False, "error_code": 404, "description": "no such file"}, 404)
+            return
+        path = SAMPLES / stored.sample
+        self.set_header("Content-Type", SAMPLE_TYPES[path.suffix])
+        self.set_header("Cache-Control", "max-age=3600")
+        self.finish(path.read_bytes())
 
 
 def _opt_int(body: dict[str, Any], key: str) -> int | None:
@@ -141,8 +202,25 @@ def _group(state: TelegramState, body: dict[str, Any]) -> Any:
         body.get("title", "Staff"),
         [int(u) for u in body.get("members", [])],
         [int(u) for u in body.get("admins", [])],
+        forum=bool(body.get("forum", True)),
     )
     return chat.to_api()
+
+
+def _media(state: TelegramState, b: dict[str, Any]) -> Any:
+    sample = b.get("sample")
+    if sample is not None and str(sample) not in sample_names():
+        raise ApiError(400, f"Bad Request: no sample file {sample}")
+    return actions.send_media(
+        state,
+        int(b["user_id"]),
+        str(b["kind"]),
+        caption=b.get("caption"),
+        chat_id=_opt_int(b, "chat_id"),
+        thread_id=_opt_int(b, "thread_id"),
+        reply_to=_opt_int(b, "reply_to"),
+        sample=None if sample is None else str(sample),
+    )
 
 
 def _messages(state: TelegramState, body: dict[str, Any]) -> Any:
@@ -160,10 +238,23 @@ def _all_messages(state: TelegramState, body: dict[str, Any]) -> Any:
 
 def _topics(state: TelegramState, body: dict[str, Any]) -> Any:
     chat = state.chat(body["chat_id"])
-    return [
-        {"message_thread_id": t.thread_id, "name": t.name, "closed": t.closed}
-        for t in chat.topics.values()
-    ]
+    topics = []
+    for t in chat.topics.values():
+        messages = state.visible(chat.id, t.thread_id)
+        last = messages[-1] if messages else None
+        topics.append(
+            {
+                "message_thread_id": t.thread_id,
+                "name": t.name,
+                "closed": t.closed,
+                "icon_color": t.icon_color,
+                "message_count": len(messages),
+                "last_message_id": last.message_id if last else t.thread_id,
+                "last_date": int(last.date) if last else 0,
+                "last_text": (last.text or last.caption or "") if last else "",
+            }
+        )
+    return topics
 
 
 def _raw_update(state: TelegramState, body: dict[str, Any]) -> Any:
@@ -240,15 +331,7 @@ CONTROL: dict[str, Callable[[TelegramState, dict[str, Any]], Any]] = {
         thread_id=_opt_int(b, "thread_id"),
         reply_to=_opt_int(b, "reply_to"),
     ),
-    "media": lambda s, b: actions.send_media(
-        s,
-        int(b["user_id"]),
-        str(b["kind"]),
-        caption=b.get("caption"),
-        chat_id=_opt_int(b, "chat_id"),
-        thread_id=_opt_int(b, "thread_id"),
-        reply_to=_opt_int(b, "reply_to"),
-    ),
+    "media": _media,
     "location": lambda s, b: actions.send_location(
         s,
         int(b["user_id"]),
@@ -281,18 +364,36 @@ CONTROL: dict[str, Callable[[TelegramState, dict[str, Any]], Any]] = {
     "clock": _clock,
     "answer": _answer,
     "profile": _profile,
+    "world": lambda s, b: {**s.world, "samples": sample_names()},
 }
 
 
 class EmulatorServer:
     """Serves one :class:`TelegramState` over HTTP on 127.0.0.1."""
 
-    def __init__(self, state: TelegramState) -> None:
+    def __init__(
+        self,
+        state: TelegramState,
+        *,
+        control: dict[str, ControlOperation] | None = None,
+        read_only: frozenset[str] = frozenset(),
+        routes: list[Any] | None = None,
+    ) -> None:
+        """``control`` adds actions to the control interface; ``routes`` adds Tornado
+        routes (the training page)."""
         self.state = state
         self.port = 0
+        self.control: dict[str, ControlOperation] = dict(control or {})
+        self.read_only = READ_ONLY | read_only
+        self.routes: list[Any] = list(routes or [])
+        self.stop_listeners: list[Callable[[], None]] = []
         self._server: tornado.httpserver.HTTPServer | None = None
         self._new_update = asyncio.Event()
         state.update_listeners.append(self._new_update.set)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     @property
     def base_url(self) -> str:
@@ -307,7 +408,10 @@ class EmulatorServer:
         app = tornado.web.Application(
             [
                 (r"/bot([^/]+)/([A-Za-z]+)", BotApiHandler, {"server": self}),
+                (r"/sandbox/changes", ChangesHandler, {"server": self}),
+                (r"/sandbox/file/([A-Za-z0-9_-]+)", FileHandler, {"server": self}),
                 (r"/sandbox/([a-z_]+)", ControlHandler, {"server": self}),
+                *self.routes,
             ],
             # Tornado's access log would print request paths, and the path holds the token.
             log_function=lambda handler: None,
@@ -318,11 +422,14 @@ class EmulatorServer:
         self._server.add_sockets(sockets)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._new_update.set()
-            await self._server.close_all_connections()
+        server = self._server
+        if server is not None:
+            server.stop()
             self._server = None
+            self._new_update.set()
+            for listener in list(self.stop_listeners):
+                listener()
+            await server.close_all_connections()
 
     async def wait_for_updates(self, params: dict[str, Any]) -> None:
         """Long polling: hold ``getUpdates`` until an update is queued or the timeout ends."""

@@ -101,6 +101,9 @@ class Message:
     edit_date: float | None = None
     service: dict[str, Any] | None = None
     deleted: bool = False
+    # Where a copyMessage copy came from (chat id, message id): never sent to the bot, it lets
+    # the training page and its checklist tell what a counsellor's message reached the person.
+    copy_of: tuple[int, int] | None = None
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -116,6 +119,7 @@ class StoredFile:
     file_unique_id: str
     kind: str
     size: int
+    sample: str | None = None  # the name of a sample file in sandbox/samples/ with its bytes
 
 
 @dataclass
@@ -172,6 +176,12 @@ class TelegramState:
         self._group_ids = itertools.count(1_000_000_001)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self.update_listeners: list[Callable[[], None]] = []
+        # Bumped after every request that may have changed what people see (the training
+        # page waits on it instead of reloading).
+        self.version = 0
+        self.change_listeners: list[Callable[[], None]] = []
+        # What the sandbox set up (staff, chats, roles), shown by the control interface.
+        self.world: dict[str, Any] = {}
 
     # ---------------------------------------------------------------- time
     def now(self) -> float:
@@ -193,9 +203,16 @@ class TelegramState:
         self.messages[chat.id] = {}
         return user
 
-    def add_forum_group(self, title: str, member_ids: list[int], admin_ids: list[int]) -> Chat:
+    def changed(self) -> None:
+        self.version += 1
+        for listener in list(self.change_listeners):
+            listener()
+
+    def add_forum_group(
+        self, title: str, member_ids: list[int], admin_ids: list[int], *, forum: bool = True
+    ) -> Chat:
         chat_id = -next(self._group_ids)
-        chat = Chat(chat_id, "supergroup", title=title, is_forum=True)
+        chat = Chat(chat_id, "supergroup", title=title, is_forum=forum)
         chat.members[self.bot.id] = "administrator"
         for user_id in member_ids:
             chat.members[user_id] = "member"
@@ -257,9 +274,11 @@ class TelegramState:
         self.deletions.append(Deletion(chat_id, message_id, by, self.now()))
 
     # ---------------------------------------------------------------- files
-    def new_file(self, kind: str, size: int = 1024) -> StoredFile:
+    def new_file(self, kind: str, size: int = 1024, sample: str | None = None) -> StoredFile:
         unique = secrets.token_hex(8)
-        stored = StoredFile(f"{kind[:3].upper()}-{secrets.token_urlsafe(24)}", unique, kind, size)
+        stored = StoredFile(
+            f"{kind[:3].upper()}-{secrets.token_urlsafe(24)}", unique, kind, size, sample
+        )
         self.files[stored.file_id] = stored
         return stored
 
@@ -344,7 +363,11 @@ class TelegramState:
         if kind == "photo":
             return [{**base, "width": 800, "height": 600}]
         if kind == "document":
-            return {**base, "file_name": "document.pdf", "mime_type": "application/pdf"}
+            return {
+                **base,
+                "file_name": stored.sample or "document.pdf",
+                "mime_type": "application/pdf",
+            }
         if kind in ("voice", "audio"):
             return {**base, "duration": 3}
         if kind in ("video", "animation"):

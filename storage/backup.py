@@ -8,16 +8,18 @@ import sqlite3
 from pathlib import Path
 
 from storage.db import DatabaseError, open_read_only
+from storage.private_files import OutputFileError, create_private
 
 
 def backup(source: Path, destination: Path) -> int:
     """Copy ``source`` to ``destination`` (which must not exist); return the pages copied."""
     if not source.exists():
         raise DatabaseError(f"{source}: no database to back up")
-    if destination.exists():
-        raise DatabaseError(f"{destination}: already exists; choose a new file name")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        descriptor = create_private(destination)
+    except OutputFileError as exc:
+        raise DatabaseError(str(exc)) from None
     os.close(descriptor)
     pages = 0
 

@@ -8,6 +8,7 @@ that the keyring opens the database's key check values; a refusal leaves the fil
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -20,6 +21,7 @@ import aiosqlite
 from storage.fields import DecryptionError, FieldCipher
 from storage.keyring import Keyring, KeyringError
 from storage.migrations import KNOWN_NAMES, MIGRATIONS, Migration
+from storage.writer_lock import DatabaseInUse, WriterLock
 
 KEY_CHECK_PLAINTEXT = b"clgbt key check v1"
 BUSY_TIMEOUT_MS = 5000
@@ -110,10 +112,30 @@ def verify_keyring(path: Path, keyring: Keyring, checks: dict[int, bytes]) -> No
             )
 
 
+def make_private(path: Path) -> None:
+    """The database file (and its -wal and -shm) exist with mode 0600 before SQLite opens them:
+    SQLite gives its -wal and -shm the database file's mode, and a file it creates itself would
+    follow the umask (often world-readable). An existing file is tightened to 0600."""
+    try:
+        descriptor = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+    except FileExistsError:
+        pass
+    else:
+        os.close(descriptor)
+    for candidate in (path, *_sidecars(path)):
+        if not candidate.is_symlink() and candidate.stat().st_mode & 0o077:
+            candidate.chmod(0o600)
+
+
 class Database:
     """One connection; every write and read is serialised through it."""
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: Path, lock: WriterLock | None = None
+    ) -> None:
+        self._writer_lock = lock
         self._connection = connection
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
@@ -134,9 +156,18 @@ class Database:
             )
         verify_keyring(path, keyring, checks)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        connection = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            lock = WriterLock.acquire(path)
+        except DatabaseInUse as exc:
+            raise DatabaseError(str(exc)) from None
+        try:
+            make_private(path)
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            lock.release()
+            raise
         connection.row_factory = sqlite3.Row
-        database = cls(connection, path)
+        database = cls(connection, path, lock)
         try:
             for pragma in (
                 "journal_mode = WAL",
@@ -150,6 +181,7 @@ class Database:
             await database.ensure_key_checks(keyring)
         except BaseException:
             await connection.close()
+            lock.release()
             raise
         return database
 
@@ -158,8 +190,12 @@ class Database:
             if self._closed:
                 return
             self._closed = True
-            await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await self._connection.close()
+            try:
+                await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await self._connection.close()
+            finally:
+                if self._writer_lock is not None:
+                    self._writer_lock.release()
 
     # ------------------------------------------------------------ transactions
     @asynccontextmanager

@@ -4,7 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storage.repositories.base import Tx
+from storage.statistics import DIMENSIONS, NOT_RECORDED
 from storage.store import Store
+
+
+async def fold_statistics(tx: Tx, statistics_ids: list[str]) -> None:
+    """Replace per-case statistics rows by per-dimension counts (``statistics_folded``): the
+    published tables keep their numbers, and no row ties the case's attributes together."""
+    for statistics_id in statistics_ids:
+        cursor = await tx.execute("SELECT * FROM case_statistics WHERE id = ?", (statistics_id,))
+        row = await cursor.fetchone()
+        await cursor.close()
+        if row is None:
+            continue
+        for dimension, column in DIMENSIONS.items():
+            value = row[column] if row[column] is not None else NOT_RECORDED
+            await tx.execute(
+                "INSERT INTO statistics_folded (opened_month, dimension, value, count) "
+                "VALUES (?, ?, ?, 1) ON CONFLICT (opened_month, dimension, value) "
+                "DO UPDATE SET count = count + 1",
+                (row["opened_month"], dimension, str(value)),
+            )
+        await tx.execute("DELETE FROM case_statistics WHERE id = ?", (statistics_id,))
 
 
 @dataclass(frozen=True)
@@ -20,8 +42,8 @@ class ErasureResult:
 
 async def erase_person(store: Store, pseudonym: str) -> ErasureResult:
     """Delete the person's row; foreign keys cascade to flow runs, cases, case events,
-    referrals, scheduled actions and sealed archives. Anonymous statistics rows, which hold no
-    link to the person, stay. The WAL is then truncated so deleted pages leave it too."""
+    referrals, scheduled actions and sealed archives. Their cases' per-case statistics rows are
+    folded into anonymous counts. The WAL is then truncated so deleted pages leave it too."""
     async with store.db.transaction() as tx:
         person = await store.people.find_by_pseudonym(pseudonym, tx)
         if person is None:
@@ -30,7 +52,18 @@ async def erase_person(store: Store, pseudonym: str) -> ErasureResult:
         referral_codes: list[str] = []
         for case in cases:
             referral_codes += [r.code for r in await store.referrals.for_case(case.id, tx)]
+        statistics_ids = [
+            row[0]
+            for row in await (
+                await tx.execute(
+                    "SELECT statistics_id FROM cases WHERE person_id = ? "
+                    "AND statistics_id IS NOT NULL",
+                    (person.id,),
+                )
+            ).fetchall()
+        ]
         await tx.execute("DELETE FROM people WHERE id = ?", (person.id,))
+        await fold_statistics(tx, statistics_ids)
     await store.db.checkpoint()
     return ErasureResult(
         found=True,

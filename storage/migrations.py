@@ -172,5 +172,28 @@ CHAT_MESSAGES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (INITIAL, CASE_STATISTICS, HANDOFF, CHAT_MESSAGES)
+STATISTICS_FOLDED = Migration(
+    "0005_statistics_folded",
+    (
+        # When a person is erased, their cases' per-case statistics rows (a combination of
+        # month, category, province, perpetrator, outcome that could single a case out) are
+        # deleted and only their per-dimension counts kept here, so that published tables of
+        # past months do not change and nothing per case about the person remains.
+        """CREATE TABLE statistics_folded (
+            opened_month TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (opened_month, dimension, value)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    INITIAL,
+    CASE_STATISTICS,
+    HANDOFF,
+    CHAT_MESSAGES,
+    STATISTICS_FOLDED,
+)
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

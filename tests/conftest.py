@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application
-from bot.config import PathSettings, SendingSettings, Settings
+from bot.config import PathSettings, SendingSettings, Settings, StorageSettings
 from bot.logs import configure_logging
 from bot.runner import open_services, start_polling, stop_application
 from bot.services import ClgbtApplication
@@ -100,7 +100,9 @@ def personal_data_in(output: str, state: TelegramState) -> list[str]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     paths = PathSettings(database=tmp_path / "clgbt.sqlite3", key_file=tmp_path / "master.key")
-    return replace(Settings(), sending=FAST_SENDING, paths=paths)
+    # A throw-away test key, in clear beside its database: allowed explicitly, as in the sandbox.
+    storage = StorageSettings(allow_clear_key_beside_database=True)
+    return replace(Settings(), sending=FAST_SENDING, paths=paths, storage=storage)
 
 
 @pytest.fixture

@@ -40,8 +40,33 @@ def test_token_comes_from_the_environment_and_never_prints(tmp_path: Path) -> No
 
 def test_token_file(tmp_path: Path) -> None:
     (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "token").chmod(0o600)
     settings = load_settings(write(tmp_path, '[telegram]\ntoken_file = "token"\n'), {})
     assert settings.telegram.token == Secret(TOKEN)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_token_file_readable_by_others_is_refused(tmp_path: Path, mode: int) -> None:
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    token.chmod(mode)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, '[telegram]\ntoken_file = "token"\n'), {})
+    assert caught.value.key == "telegram.token_file"
+    assert f"chmod 600 {token}" in caught.value.problem and TOKEN not in str(caught.value)
+
+
+def test_a_clear_key_beside_the_database_is_refused_unless_allowed_explicitly(
+    tmp_path: Path,
+) -> None:
+    assert not load_settings(write(tmp_path, ""), {}).storage.allow_clear_key_beside_database
+    allowed = load_settings(
+        write(tmp_path, "[storage]\nallow_clear_key_beside_database = true\n"), {}
+    )
+    assert allowed.storage.allow_clear_key_beside_database
+    with pytest.raises(ConfigError, match="true or false") as caught:
+        load_settings(write(tmp_path, '[storage]\nallow_clear_key_beside_database = "yes"\n'), {})
+    assert caught.value.key == "storage.allow_clear_key_beside_database"
 
 
 def test_staff_roles_and_aliases(tmp_path: Path) -> None:

@@ -29,8 +29,9 @@ async def test_khmer_person_reads_an_article(running_bot: RunningBot) -> None:
     page = await person.choose("ទំនាក់ទំនងភេទដូចគ្នា និងច្បាប់", "តើស្របច្បាប់ឬទេ?")
     assert page["text"].startswith("ទំនាក់ទំនងស្រឡាញ់ភេទដូចគ្នា និងច្បាប់")
     assert any(e["type"] == "bold" for e in page["entities"])
-    assert "បន្ថែម (2/2) ▸" in await person.buttons()
-    last = await person.choose("បន្ថែម (2/2) ▸", "ប្រភព៖")
+    assert "កំពុងរង់ចាំការពិនិត្យដោយអ្នកនិយាយភាសាខ្មែរ" in page["text"], "review state shown"
+    assert "បន្ថែម (២/២) ▸" in await person.buttons(), "Khmer digits on Khmer screens"
+    last = await person.choose("បន្ថែម (២/២) ▸", "ប្រភព៖")
     assert "មិនមែនជាដំបូន្មានផ្លូវច្បាប់ទេ" in last["text"]
     assert "2023-01-20" in last["text"], "every legal statement is sourced and dated"
     assert len(last["text"]) < 1000
@@ -161,7 +162,7 @@ async def test_commands_back_language_help(running_bot: RunningBot) -> None:
     assert found is not None and found.language == "km"
 
 
-async def test_find_an_organisation_shows_no_unverified_contacts(
+async def test_find_an_organisation_shows_sourced_channels_and_how_to_reach_the_rest(
     running_bot: RunningBot,
 ) -> None:
     person = await Person.join(running_bot.client)
@@ -170,8 +171,9 @@ async def test_find_an_organisation_shows_no_unverified_contacts(
     await person.choose("Legal help", "In which province?")
     found = await person.choose("Battambang", "Organisations that may help")
     assert "LICADHO" in found["text"] and "ADHOC" in found["text"]
-    assert "licadho-cambodia.org" not in found["text"], "not yet verified: not shown"
-    assert "Contact details are being checked" in found["text"]
+    assert "licadho-cambodia.org" in found["text"], "a sourced channel is shown"
+    assert "not yet confirmed with the organisation" in found["text"]
+    assert "A counsellor can put you in touch" in found["text"], "ADHOC has no channel"
     await person.expect("Would you like to search again?")
 
 

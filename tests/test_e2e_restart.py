@@ -26,6 +26,7 @@ def bot_config(tmp_path: Path, emulator: Emulator) -> Path:
     config.write_text(
         f'[telegram]\nbase_url = "{emulator.server.base_url}"\n'
         '[paths]\ndatabase = "clgbt.sqlite3"\nkey_file = "master.key"\n'
+        "[storage]\nallow_clear_key_beside_database = true\n"
         "[sending]\noverall_per_second = 1000\ngroup_per_minute = 6000\n"
         "private_per_second = 1000\nprivate_burst = 1000\n",
         encoding="utf-8",

@@ -10,19 +10,19 @@ from __future__ import annotations
 import contextlib
 
 from telegram import CallbackQuery, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.conversation import Outcome
+from bot.delivery import CRISIS_TALK, Delivery
 from bot.handlers.coordinator import ROLES as COORDINATOR_ROLES
 from bot.handlers.coordinator import coordinator_command, on_coordinator_command
 from bot.logs import EventLogger
 from bot.rendering import ChatWriter
-from bot.safety import CRISIS_TALK
 from bot.services import BotContext, Services
+from casework.effects import Effect as CaseEffect
+from casework.effects import ToPerson
 from flows.events import (
-    ActionDone,
     Back,
     Home,
     Input,
@@ -39,6 +39,7 @@ from storage.repositories.people import Person
 
 _log = EventLogger("person")
 QUICK_EXIT_PRESS = Press("exit.x")
+PRIORITY_COMMANDS = ("exit", "delete")
 END_RELAY = "relay.end"
 MEDIA_KINDS = (
     "photo",
@@ -112,8 +113,32 @@ async def on_private_update(update: Update, context: BotContext) -> None:
         await context.bot.send_message(chat.id, services.renderer.text("slow_down", language))
         _log.info("flood_slowed")
 
-    async with services.flood.turn(user.id, slow_down):
-        await handle_private(update, context)
+    query = update.callback_query
+    message = update.message
+    text = message.text if message is not None and message.text else ""
+    priority = (query is not None and is_quick_exit_press(query.data)) or command_name(
+        text
+    ) in PRIORITY_COMMANDS
+    if not priority and query is None:
+        blocked = await services.person_desk.is_blocked(user.id)
+        if blocked and services.crisis.match(text) is None:
+            # Refused before taking a place in the queue: one neutral line per burst.
+            if services.flood.notice_due(user.id):
+                await handle_private(update, context)
+            return
+    async with services.flood.turn(
+        user.id, slow_down, priority=priority, counted=query is None
+    ) as admitted:
+        if admitted:
+            await handle_private(update, context)
+            return
+    if query is not None:
+        with contextlib.suppress(BadRequest):
+            await query.answer()
+
+
+def is_quick_exit_press(data: str | None) -> bool:
+    return bool(data) and (data == "relay.x" or str(data).endswith(".x"))
 
 
 async def handle_private(update: Update, context: BotContext) -> None:
@@ -143,31 +168,43 @@ async def handle_private(update: Update, context: BotContext) -> None:
         return
 
     typed = (message.text or message.caption or "") if message is not None else ""
-    if typed and command_name(typed) is None:
+    crisis_kind = services.crisis.match(typed) if typed and command_name(typed) is None else None
+    desk = services.person_desk
+    delivery = Delivery(context.bot, services)
+    state = await desk.state(user.id)
+    if state.blocked and state.person is not None:
+        if not await allowed_while_blocked(services, state.person, event):
+            if query is not None:
+                with contextlib.suppress(BadRequest):
+                    await query.answer()
+            effects: list[CaseEffect] = []
+            if crisis_kind is not None:  # the emergency numbers, but no new case
+                effects += await desk.crisis(user.id, chat.id, crisis_kind)
+            effects.append(ToPerson(state.person.id, "blocked.neutral"))
+            await delivery.deliver(effects)
+            _log.info("blocked_message_refused")
+            return
+    elif crisis_kind is not None:
         # Emergency numbers first; the message is then handled as usual.
-        await services.crisis.respond(context.bot, user.id, chat.id, typed)
-    person = await services.store.people.find(user.id)
-    relayed: Case | None = None
-    if person is not None:
-        if await blocked(context, services, person, event, query):
-            return
-        relayed = await services.store.cases.relayed_for_person(person.id)
-    if relayed is not None:
-        if query is not None and query.data == END_RELAY:
-            await end_relay(context, services, relayed, chat.id, query)
-            return
+        await delivery.deliver(await desk.crisis(user.id, chat.id, crisis_kind))
+    relayed = state.in_chat
+    if relayed is not None and state.person is not None:
+        person = state.person
         name = command_name(message.text or "") if message is not None else None
-        if message is not None and name == "end":
-            await end_relay(context, services, relayed, chat.id, None)
+        if message is not None:
+            await services.tracker.record(chat.id, [message.message_id])
+        if (query is not None and query.data == END_RELAY) or name == "end":
+            if query is not None:
+                with contextlib.suppress(BadRequest):
+                    await query.answer()
+            await delivery.deliver(await desk.leave(person.id, ended=True))
             return
         if message is not None and name is None:
-            await services.tracker.record(chat.id, [message.message_id])
-            await relay_to_topic(context, services, relayed, message)
+            await relay_to_topic(delivery, services, relayed, message)
             return
         if message is not None and name not in ("exit", "delete"):
-            language = person.language if person is not None else "km"
             await context.bot.send_message(
-                chat.id, services.renderer.text("handoff.in_chat_hint", language)
+                chat.id, services.renderer.text("handoff.in_chat_hint", person.language)
             )
             return
 
@@ -219,9 +256,9 @@ async def carry_out(
             result = await erase_person(services.store, outcome.person.pseudonym)
             await services.handoff.delete_topics(context.bot, result.topic_ids)
             _log.info("person_erased", topics=len(result.topic_ids))
-        elif relayed is not None:
-            await services.store.cases.update(relayed.id, relay=0)
-            await services.handoff.tell_topic(context.bot, relayed, "staff.person_left")
+        else:
+            left = await services.person_desk.leave(outcome.person.id, ended=False)
+            await Delivery(context.bot, services).deliver(left)
         await quick_exit(
             writer,
             exit_line(services, outcome.language),
@@ -240,6 +277,8 @@ async def carry_out(
     )
     if screen != outcome.screen_message_id and not outcome.ended:
         await services.conversation.remember_screen(outcome.person, screen)
+    if outcome.case_effects:
+        await Delivery(context.bot, services).deliver(list(outcome.case_effects))
     for perform in outcome.after_commit:
         if perform.action in (ActionKind.HANDOFF, ActionKind.REFER):
             await services.handoff.open(
@@ -258,50 +297,29 @@ async def carry_out(
     _log.info("step_done", input=type(event).__name__, effects=len(outcome.effects))
 
 
-async def blocked(
-    context: BotContext,
-    services: Services,
-    person: Person,
-    event: Input,
-    query: CallbackQuery | None,
-) -> bool:
-    """A blocked person gets one neutral line; quick exit and erasure still work."""
-    if isinstance(event, Press) and event.data.endswith(".x"):
-        return False
+async def allowed_while_blocked(services: Services, person: Person, event: Input) -> bool:
+    """A blocked person can still use Quick exit and erase their data, nothing else."""
+    if isinstance(event, Press) and is_quick_exit_press(event.data):
+        return True
     if isinstance(event, Start) and event.flow_id == "erase":
-        return False
-    if isinstance(event, Press):
-        return False  # the erase confirmation, reached through /delete
-    if await services.store.blocks.active(person.id) is None:
-        return False
-    if query is not None:
-        with contextlib.suppress(BadRequest):
-            await query.answer()
-    await context.bot.send_message(
-        person.chat_id, services.renderer.text("blocked.neutral", person.language)
-    )
-    _log.info("blocked_message_refused")
-    return True
+        return True
+    if isinstance(event, Press):  # the erase confirmation, reached through /delete
+        saved = await services.store.flow_runs.load(person.id) or {}
+        engine = saved.get("engine") or {}
+        return isinstance(engine, dict) and engine.get("flow") == "erase"
+    return False
 
 
 async def relay_to_topic(
-    context: BotContext, services: Services, case: Case, message: Message
+    delivery: Delivery, services: Services, case: Case, message: Message
 ) -> None:
-    if message.location is not None or message.venue is not None:
-        events = await services.store.events.for_case(case.id)
-        if not any(e.kind == "location_warning" for e in events):
-            await services.store.events.add(case.id, "location_warning", "bot")
-            person = await services.store.people.get(case.person_id)
-            language = person.language if person else "km"
-            await message.reply_text(
-                services.renderer.text("handoff.location_warning", language),
-                parse_mode=ParseMode.HTML,
-            )
-            return
-    try:
-        await services.handoff.to_topic(context.bot, case, message)
-    except TelegramError as exc:
-        _log.error("relay_to_topic_failed", exc)
+    reply_to = message.reply_to_message.message_id if message.reply_to_message else None
+    located = message.location is not None or message.venue is not None
+    effects = await services.person_desk.message(
+        case, message.chat_id, message.message_id, reply_to, located
+    )
+    failed = await delivery.deliver(effects)
+    if failed:
         person = await services.store.people.get(case.person_id)
         await message.reply_text(
             services.renderer.text("handoff.not_delivered", person.language if person else "km")
@@ -313,30 +331,13 @@ async def relay_to_topic(
 async def on_private_edit(update: Update, context: BotContext) -> None:
     message = update.edited_message
     user = update.effective_user
-    if message is None or user is None or message.chat.type != "private":
+    if message is None or user is None or message.chat.type != "private" or not message.text:
         return
     services = context.services
-    person = await services.store.people.find(user.id)
-    if person is None:
-        return
-    case = await services.store.cases.relayed_for_person(person.id)
-    if case is not None:
-        await services.handoff.mirror_edit(context.bot, case, message, from_person=True)
-
-
-async def end_relay(
-    context: BotContext, services: Services, case: Case, chat_id: int, query: CallbackQuery | None
-) -> None:
-    if query is not None:
-        with contextlib.suppress(BadRequest):
-            await query.answer()
-    await services.store.cases.update(case.id, relay=0)
-    await services.store.events.add(case.id, "person_ended_chat", "person")
-    await services.handoff.tell_topic(context.bot, case, "staff.person_ended")
-    person = await services.store.people.get(case.person_id)
-    language = person.language if person else "km"
-    await context.bot.send_message(chat_id, services.renderer.text("handoff.ended", language))
-    await show_flow(context.bot, services, chat_id, ActionDone({"handoff": "ended"}))
+    state = await services.person_desk.state(user.id)
+    if state.in_chat is not None:
+        effects = await services.person_desk.edit(state.in_chat, message.message_id, message.text)
+        await Delivery(context.bot, services).deliver(effects)
 
 
 def exit_line(services: Services, language: str) -> str:

@@ -32,7 +32,8 @@ class Case:
     opened_on: str
     closed_on: str | None
     language: str | None = None
-    relay: bool = False
+    relay: bool = False  # the person is in the counsellor chat of this case
+    presence: int = 0  # casework.model.Presence: 0 none, 1 in the chat, 2 left
 
 
 def _case(row: Row) -> Case:
@@ -52,7 +53,8 @@ def _case(row: Row) -> Case:
         opened_on=row["opened_on"],
         closed_on=row["closed_on"],
         language=row["language"],
-        relay=bool(row["relay"]),
+        relay=row["relay"] == 1,
+        presence=int(row["relay"] or 0),
     )
 
 
@@ -143,14 +145,16 @@ class CaseRepository(Repository):
     async def open_for_person(self, person_id: str, tx: Tx | None = None) -> Case | None:
         row = await self.fetch_one(
             "SELECT * FROM cases WHERE person_id = ? AND status != 'closed' "
-            "ORDER BY opened_on DESC LIMIT 1",
+            "ORDER BY rowid DESC LIMIT 1",
             (person_id,),
             tx,
         )
         return None if row is None else _case(row)
 
     async def for_person(self, person_id: str, tx: Tx | None = None) -> list[Case]:
-        rows = await self.fetch("SELECT * FROM cases WHERE person_id = ?", (person_id,), tx)
+        rows = await self.fetch(
+            "SELECT * FROM cases WHERE person_id = ? ORDER BY rowid", (person_id,), tx
+        )
         return [_case(r) for r in rows]
 
     async def by_status(self, *statuses: str) -> list[Case]:
@@ -225,7 +229,7 @@ class CaseRepository(Repository):
         async with self.write(tx) as w:
             cursor = await w.execute(
                 "UPDATE cases SET status = 'assigned', assigned_alias = ? WHERE id = ? "
-                "AND assigned_alias IS NULL AND status != 'closed'",
+                "AND assigned_alias IS NULL AND status = 'waiting'",
                 (alias, case_id),
             )
             return cursor.rowcount == 1
@@ -234,7 +238,7 @@ class CaseRepository(Repository):
         """The open case whose chat is relayed to a topic, if any."""
         row = await self.fetch_one(
             "SELECT * FROM cases WHERE person_id = ? AND relay = 1 AND status != 'closed' "
-            "ORDER BY opened_on DESC LIMIT 1",
+            "ORDER BY rowid DESC LIMIT 1",
             (person_id,),
             tx,
         )

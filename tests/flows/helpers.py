@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 import yaml
 
@@ -89,6 +90,9 @@ def flow_set() -> FlowSet:
     return FlowSet(flows, "main", {"colours": ("red", "blue")}, {"sample": 3})
 
 
-def engine() -> Engine:
+TODAY = date(2026, 11, 15)
+
+
+def engine(today: date = TODAY, facts: dict[str, str] | None = None) -> Engine:
     counter = itertools.count(1)
-    return Engine(flow_set(), lambda: f"t{next(counter)}")
+    return Engine(flow_set(), lambda: f"t{next(counter)}", today=lambda: today, facts=facts)

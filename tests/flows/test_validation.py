@@ -42,7 +42,9 @@ def problems_for(
 
 
 def with_nodes(*nodes: dict[str, object]) -> dict[str, object]:
-    return {**GOOD, "nodes": [*GOOD["nodes"], *nodes]}  # type: ignore[list-item]
+    existing = GOOD["nodes"]
+    assert isinstance(existing, list)
+    return {**GOOD, "nodes": [*existing, *nodes]}
 
 
 def test_the_good_definition_has_no_problem() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -121,7 +120,7 @@ async def test_automatic_clean_up_survives_a_restart(service: Service) -> None:
 CRISES = [
     ("violence_now", "My uncle is hitting me now, please help"),
     ("violence_now", "ឪពុកខ្ញុំ\u200bកំពុង\u200bវាយ\u200bខ្ញុំ"),
-    ("violence_now", "គេគំរាមសំលាប់ខ្ញុំ"),  # variant spelling of សម្លាប់
+    ("threat_to_life", "គេគំរាមសំលាប់ខ្ញុំ"),  # variant spelling of សម្លាប់
     ("self_harm", "I want to k\u200bill myself tonight"),  # zero-width space inside
     ("self_harm", "ខ្ញុំចង់ ស្លាប់"),
     ("arrest_detention", "The police arrested me at the park"),
@@ -197,23 +196,43 @@ async def strict_service(
         await running.stop()
 
 
-async def test_a_flood_of_100_messages_is_slowed_not_lost(strict_service: Service) -> None:
+async def test_a_flood_is_cut_off_and_quick_exit_still_goes_first(
+    strict_service: Service,
+) -> None:
+    """300 messages at once from one account: the first ones are relayed in order, the rest
+    are dropped with one calm message, another person is answered meanwhile, and Quick exit
+    clears the chat ahead of the backlog."""
     service = strict_service
     person = await service.person_asks_for_counsellor()
     thread = await service.topic_of(person)
-    await asyncio.sleep(2.1)  # a fresh window
-    for n in range(100):
+    other = await Person.join(service.client, "Other", "Person", "other_p")
+    for n in range(300):
         await service.client.send_text(person.id, f"flood message {n:03d}")
-    relayed = await service.client.wait_for(
-        service.staff.group_id,
-        lambda ms: sum("flood message" in str(m.get("text")) for m in ms) == 100,
-        thread_id=thread,
-        within=30,
-    )
-    order = [m["text"] for m in relayed if "flood message" in str(m.get("text"))]
-    assert order == [f"flood message {n:03d}" for n in range(100)]
-    slow = [m for m in await person.messages() if "very fast" in str(m.get("text"))]
+    await other.say("/start")
+    await other.expect("Please choose a language")
+    await person.expect("very fast")
+    await person.say("/exit")
+    await person.expect(NEUTRAL)
+    await service.staff.wait_topic(thread, "left with Quick exit")
+    relayed = [
+        m["text"]
+        for m in await service.staff.topic_messages(thread)
+        if "flood message" in str(m.get("text"))
+    ]
+    assert 0 < len(relayed) < 300
+    assert relayed == sorted(relayed), "what got through is in order"
+    history = await service.client.history(person.id)
+    slow = [m for m in history if "very fast" in str(m.get("text"))]
     assert len(slow) == 1
+
+
+async def test_browsing_by_buttons_never_triggers_the_slow_down(strict_service: Service) -> None:
+    person = await Person.join(strict_service.client)
+    await person.start_in_english()
+    for _ in range(15):
+        await person.choose("Know your rights", "Choose a topic")
+        await person.choose("☰ Menu", "What would you like to do?")
+    assert not any("very fast" in str(m.get("text")) for m in await person.messages())
 
 
 async def test_an_update_that_fails_to_parse_leaks_nothing(service: Service) -> None:

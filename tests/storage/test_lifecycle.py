@@ -124,7 +124,9 @@ async def test_erasure_leaves_no_row_about_the_person(store: Store, db_path: Pat
             assert case.id not in values, table
     await all_readable(store, people=3)  # everyone else is untouched
     stats = await store.db.fetchone("SELECT count(*) AS n FROM case_statistics")
-    assert stats is not None and stats["n"] == 4, "anonymous counts survive"
+    assert stats is not None and stats["n"] == 3, "the erased case's per-case row is gone"
+    folded = await store.db.fetchall("SELECT * FROM statistics_folded WHERE dimension = 'month'")
+    assert [row["count"] for row in folded] == [1], "its counts survive, folded"
     assert not (await erase_person(store, person.pseudonym)).found
     await store.close()
     for raw in database_files(db_path).values():

@@ -1,0 +1,230 @@
+"""The one place that turns casework's effects into Bot API calls.
+
+Casework decides; this module only renders and sends. Messages are copied, never forwarded (a
+forward carries the sender's identity). Person-side failures are logged by type only."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.callback_data import CardButton
+from bot.logs import EventLogger
+from bot.services import Services
+from casework.effects import (
+    AnswerReferral,
+    CloseTopic,
+    CopyToPerson,
+    CopyToTopic,
+    DeleteTopics,
+    Effect,
+    Keyboard,
+    MirrorEdit,
+    OpenTopic,
+    ProposeReferral,
+    ReplyToStaff,
+    ShowFlow,
+    StaffDocument,
+    ToCoordinators,
+    ToPerson,
+    ToTopic,
+)
+from flows.events import Start
+
+_log = EventLogger("delivery")
+CRISIS_TALK = "crisis.talk"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a staff command or button came from: replies go back there."""
+
+    chat_id: int
+    topic_id: int | None = None
+    message: Message | None = None
+
+
+class Delivery:
+    def __init__(self, bot: ExtBot[None], services: Services) -> None:
+        self.bot = bot
+        self.services = services
+
+    async def deliver(self, effects: list[Effect], origin: Origin | None = None) -> list[Effect]:
+        """Deliver each effect in order; returns those that failed (logged by type only)."""
+        failed: list[Effect] = []
+        for effect in effects:
+            try:
+                await self._one(effect, origin)
+            except Forbidden:
+                failed.append(effect)
+                _log.warning("effect_not_delivered", effect=type(effect).__name__)
+            except TelegramError as exc:
+                failed.append(effect)
+                _log.error("effect_failed", exc, effect=type(effect).__name__)
+        return failed
+
+    async def _one(self, effect: Effect, origin: Origin | None) -> None:
+        services = self.services
+        handoff = services.handoff
+        if isinstance(effect, ToPerson):
+            await self._to_person(effect)
+        elif isinstance(effect, ToTopic):
+            case = await services.store.cases.get(effect.case_id)
+            if case is not None:
+                markup = self._keyboard(effect.keyboard, case.code)
+                await handoff.tell_topic(
+                    self.bot, case, effect.key, reply_markup=markup, **effect.params
+                )
+        elif isinstance(effect, ToCoordinators):
+            staff = services.settings.staff
+            target = staff.coordinator_chat_id or staff.group_id
+            if target:
+                await self.bot.send_message(
+                    target,
+                    handoff.staff_text(effect.key, **effect.params),
+                    parse_mode=ParseMode.HTML,
+                )
+        elif isinstance(effect, ReplyToStaff):
+            await self._reply(origin, handoff.staff_text(effect.key, **effect.params))
+        elif isinstance(effect, StaffDocument):
+            for part in effect.parts:
+                await self._reply(origin, part, protect=True)
+        elif isinstance(effect, OpenTopic):
+            case = await services.store.cases.get(effect.case_id)
+            if case is not None:
+                await handoff.ensure_topic(self.bot, case)
+        elif isinstance(effect, CloseTopic):
+            case = await services.store.cases.get(effect.case_id)
+            if case is not None and case.topic_id is not None:
+                with contextlib.suppress(BadRequest):
+                    await self.bot.close_forum_topic(handoff.group_id, case.topic_id)
+        elif isinstance(effect, DeleteTopics):
+            await handoff.delete_topics(self.bot, list(effect.topic_ids))
+        elif isinstance(effect, CopyToPerson):
+            await self._copy_to_person(effect, origin)
+        elif isinstance(effect, CopyToTopic):
+            case = await services.store.cases.get(effect.case_id)
+            if case is not None:
+                await handoff.copy_to_topic(
+                    self.bot, case, effect.chat_id, effect.message_id, effect.reply_to
+                )
+        elif isinstance(effect, MirrorEdit):
+            case = await services.store.cases.get(effect.case_id)
+            if case is not None:
+                await handoff.mirror_edit(
+                    self.bot, case, effect.message_id, effect.text, effect.from_person
+                )
+        elif isinstance(effect, ShowFlow):
+            person = await services.store.people.get(effect.person_id)
+            if person is not None:
+                from bot.handlers.person import show_flow  # noqa: PLC0415 - handler helper
+
+                await show_flow(self.bot, services, person.chat_id, Start(effect.flow_id))
+        elif isinstance(effect, ProposeReferral):
+            case = await services.store.cases.get(effect.case_id)
+            partner = services.referrals.partner(effect.partner_id)
+            if case is not None and partner is not None:
+                await services.referrals.propose(self.bot, case, partner, effect.alias)
+        elif isinstance(effect, AnswerReferral):
+            case = await services.store.cases.get(effect.case_id)
+            referral = await services.store.referrals.get_by_code(effect.referral_code)
+            if case is not None and referral is not None:
+                await services.referrals.done(
+                    self.bot, referral, case, effect.reason, effect.alias
+                )
+
+    # ------------------------------------------------------------ helpers
+    async def _to_person(self, effect: ToPerson) -> None:
+        services = self.services
+        person = await services.store.people.get(effect.person_id)
+        if person is None:
+            return
+        key = effect.key
+        if not services.content.texts.has(key) and key.endswith(".no_staff"):
+            key = key.removesuffix(".no_staff")
+        text = services.renderer.text(key, person.language, dict(effect.params))
+        keyboard = None
+        if effect.keyboard is Keyboard.RELAY:
+            keyboard = services.handoff.relay_keyboard(person.language)
+        elif effect.keyboard is Keyboard.CRISIS_TALK:
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            services.renderer.text("crisis.talk", person.language),
+                            callback_data=CRISIS_TALK,
+                        )
+                    ]
+                ]
+            )
+        await self.bot.send_message(
+            person.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
+
+    async def _copy_to_person(self, effect: CopyToPerson, origin: Origin | None) -> None:
+        services = self.services
+        case = await services.store.cases.get(effect.case_id)
+        person = await services.store.people.get(case.person_id) if case else None
+        if case is None or person is None:
+            return
+        reply = (
+            ReplyParameters(effect.reply_to, allow_sending_without_reply=True)
+            if effect.reply_to is not None
+            else None
+        )
+        try:
+            copied = await self.bot.copy_message(
+                person.chat_id,
+                services.handoff.group_id,
+                effect.message_id,
+                reply_parameters=reply,
+            )
+        except Forbidden:
+            await self._reply(origin, services.handoff.staff_text("staff.person_unreachable"))
+            return
+        await services.store.relay.link(
+            case.id, copied.message_id, effect.message_id, from_person=False
+        )
+        _log.info("relayed_to_person")
+
+    async def deliver_staff_text(self, origin: Origin, key: str, **params: str) -> None:
+        await self._reply(origin, self.services.handoff.staff_text(key, **params))
+
+    async def _reply(self, origin: Origin | None, text: str, *, protect: bool = False) -> None:
+        if origin is None:
+            return
+        await self.bot.send_message(
+            origin.chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            message_thread_id=origin.topic_id,
+            protect_content=protect,
+            reply_parameters=(
+                ReplyParameters(origin.message.message_id, allow_sending_without_reply=True)
+                if origin.message is not None
+                else None
+            ),
+        )
+
+    def _keyboard(self, keyboard: Keyboard | None, code: str) -> InlineKeyboardMarkup | None:
+        if keyboard is not Keyboard.CLOSE_OUTCOMES:
+            return None
+        texts = self.services.content.texts
+        language = self.services.settings.staff.language
+        outcomes = self.services.content.taxonomy.get("outcomes", ())
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        texts.text(f"taxonomy.outcomes.{o}", language),
+                        callback_data=CardButton("outcome", code, o).encode(),
+                    )
+                ]
+                for o in outcomes
+            ]
+        )

@@ -1,0 +1,134 @@
+"""Per-person flood control with a priority lane.
+
+Each person's updates are handled one at a time, in order. At most ``backlog`` wait behind the
+one in hand, and at most ``limit`` typed messages are taken in ``seconds``; anything beyond is
+dropped at once (it never sleeps while holding one of the application's shared update slots),
+and the person gets one calm message per burst. Button presses are not counted: browsing never
+triggers the message. A priority update (Quick exit, erasure) goes next, ahead of everything
+still waiting, which is dropped: the person is leaving."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Lane:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    times: deque[float] = field(default_factory=deque)
+    waiting: int = 0
+    generation: int = 0
+    warned: bool = False
+
+
+class FloodGate:
+    def __init__(
+        self,
+        limit: int,
+        seconds: float,
+        *,
+        backlog: int = 8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.backlog = backlog
+        self._clock = clock
+        self._lanes: dict[int, _Lane] = {}
+        self._notices: dict[int, float] = {}
+
+    def lanes(self) -> int:
+        """How many people have a lane open now (for tests: lanes are freed when idle)."""
+        return len(self._lanes)
+
+    def _admit(self, lane: _Lane, counted: bool) -> bool:
+        now = self._clock()
+        while lane.times and lane.times[0] <= now - self.seconds:
+            lane.times.popleft()
+        if lane.waiting >= self.backlog or (counted and len(lane.times) >= self.limit):
+            return False
+        if counted:
+            lane.times.append(now)
+        return True
+
+    def notice_due(self, key: int) -> bool:
+        """For someone refused outright (blocked): True at most once per window, so that a
+        flood gets one answer, not one per message."""
+        now = self._clock()
+        for old in [k for k, at in self._notices.items() if at <= now - self.seconds]:
+            del self._notices[old]
+        if key in self._notices:
+            return False
+        self._notices[key] = now
+        return True
+
+    @asynccontextmanager
+    async def turn(
+        self,
+        key: int,
+        slow_down: Callable[[], Awaitable[None]],
+        *,
+        priority: bool = False,
+        counted: bool = True,
+    ) -> AsyncIterator[bool]:
+        """Yields True when this update is to be handled now, False when it is dropped."""
+        lane = self._lanes.setdefault(key, _Lane())
+        admitted = True
+        if priority:
+            lane.generation += 1
+        elif not self._admit(lane, counted):
+            admitted = False
+        generation = lane.generation
+        try:
+            if not admitted:
+                if not lane.warned:
+                    lane.warned = True
+                    await slow_down()
+                yield False
+                return
+            lane.waiting += 1
+            try:
+                await lane.lock.acquire()
+            finally:
+                lane.waiting -= 1
+            try:
+                yield priority or lane.generation == generation
+            finally:
+                lane.lock.release()
+        finally:
+            self._tidy(key, lane)
+
+    def _tidy(self, key: int, lane: _Lane) -> None:
+        if lane.waiting or lane.lock.locked():
+            return
+        now = self._clock()
+        while lane.times and lane.times[0] <= now - self.seconds:
+            lane.times.popleft()
+        if len(lane.times) < self.limit:
+            lane.warned = False  # the burst is over: warn again next time
+        if not lane.times and not lane.warned:
+            self._lanes.pop(key, None)
+
+
+class StaffOrder:
+    """Each staff member's updates one at a time, in the order they were written."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def turn(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._locks.pop(key, None)

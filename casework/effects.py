@@ -1,0 +1,164 @@
+"""What casework decides should happen outside the database. ``bot/delivery.py`` turns each
+effect into Bot API calls; casework never talks to Telegram."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Keyboard(StrEnum):
+    """The few keyboards casework asks for; the bot renders them."""
+
+    RELAY = "relay"  # End chat / Quick exit under the hand-off message
+    CRISIS_TALK = "crisis_talk"  # "Talk to a counsellor now" under a crisis reply
+    CLOSE_OUTCOMES = "close_outcomes"  # one button per outcome for the case
+
+
+@dataclass(frozen=True)
+class ToPerson:
+    """A catalogue text to the person, in their language."""
+
+    person_id: str
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    keyboard: Keyboard | None = None
+
+
+@dataclass(frozen=True)
+class ToTopic:
+    """A staff text into the case's topic (re-created if it is gone)."""
+
+    case_id: str
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    keyboard: Keyboard | None = None
+
+
+@dataclass(frozen=True)
+class ToCoordinators:
+    """A staff text to the coordinators' chat (the staff group when there is none)."""
+
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReplyToStaff:
+    """A staff text answering the command or button that caused it, where it was given."""
+
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StaffDocument:
+    """Already rendered, escaped HTML parts (each under Telegram's limit), sent protected in
+    reply to the staff member who asked."""
+
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenTopic:
+    """Make sure the case has a topic with its card."""
+
+    case_id: str
+
+
+@dataclass(frozen=True)
+class CloseTopic:
+    case_id: str
+
+
+@dataclass(frozen=True)
+class DeleteTopics:
+    topic_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CopyToPerson:
+    """Copy (never forward) a counsellor's message from the topic to the person."""
+
+    case_id: str
+    message_id: int
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class CopyToTopic:
+    """Copy (never forward) the person's message into the case topic."""
+
+    case_id: str
+    chat_id: int
+    message_id: int
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class MirrorEdit:
+    """An edited text mirrored to its copy on the other side."""
+
+    case_id: str
+    message_id: int
+    text: str
+    from_person: bool
+
+
+@dataclass(frozen=True)
+class ShowFlow:
+    """Start a flow on the person's screen (the closed-case menu, a check-in)."""
+
+    person_id: str
+    flow_id: str
+
+
+@dataclass(frozen=True)
+class ProposeReferral:
+    """Ask the person's consent to share the case's coarse fields with a partner."""
+
+    case_id: str
+    partner_id: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class AnswerReferral:
+    """A counsellor marks a referral done (the referral service records and reports it)."""
+
+    case_id: str
+    referral_code: str
+    reason: str
+    alias: str
+
+
+Effect = (
+    ToPerson
+    | ToTopic
+    | ToCoordinators
+    | ReplyToStaff
+    | StaffDocument
+    | OpenTopic
+    | CloseTopic
+    | DeleteTopics
+    | CopyToPerson
+    | CopyToTopic
+    | MirrorEdit
+    | ShowFlow
+    | ProposeReferral
+    | AnswerReferral
+)
+
+PERSON_EFFECTS = (ToPerson, CopyToPerson, ShowFlow, ProposeReferral)
+
+
+def person_of(effect: Effect, case_person: Mapping[str, str]) -> str | None:
+    """The person an effect reaches, if any (``case_person`` maps case ids to person ids)."""
+    if isinstance(effect, ToPerson | ShowFlow):
+        return effect.person_id
+    if isinstance(effect, CopyToPerson | ProposeReferral):
+        return case_person.get(effect.case_id)
+    if isinstance(effect, MirrorEdit) and not effect.from_person:
+        return case_person.get(effect.case_id)
+    return None

@@ -1,0 +1,105 @@
+"""The flood gate without Telegram: order, a bounded backlog, drops, and the priority lane."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.flood_gate import FloodGate
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_typed_messages_beyond_the_limit_are_dropped_with_one_notice() -> None:
+    clock = Clock()
+    gate = FloodGate(3, 60, clock=clock)
+    notices: list[int] = []
+    handled: list[int] = []
+
+    async def notice() -> None:
+        notices.append(1)
+
+    for n in range(10):
+        async with gate.turn(1, notice) as admitted:
+            if admitted:
+                handled.append(n)
+    assert handled == [0, 1, 2]
+    assert len(notices) == 1
+    clock.now = 61
+    async with gate.turn(1, notice) as admitted:
+        assert admitted
+    assert gate.lanes() == 1  # the window still holds this message
+    clock.now = 200
+    async with gate.turn(1, notice) as admitted:
+        assert admitted
+    assert len(notices) == 1
+    clock.now = 400
+    async with gate.turn(1, notice, counted=False) as admitted:
+        assert admitted
+    assert gate.lanes() == 0, "an idle person's lane is freed"
+
+
+async def test_presses_are_not_counted() -> None:
+    gate = FloodGate(2, 60, clock=Clock())
+
+    async def notice() -> None:
+        raise AssertionError("no notice for browsing")
+
+    for _ in range(20):
+        async with gate.turn(1, notice, counted=False) as admitted:
+            assert admitted
+
+
+async def test_the_backlog_is_bounded_and_quick_exit_jumps_it() -> None:
+    gate = FloodGate(1000, 60, backlog=3, clock=Clock())
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def notice() -> None:
+        order.append("notice")
+
+    async def update(name: str, *, priority: bool = False) -> None:
+        async with gate.turn(7, notice, priority=priority) as admitted:
+            if not admitted:
+                order.append(f"dropped {name}")
+                return
+            order.append(name)
+            if name == "first":
+                await release.wait()
+
+    first = asyncio.create_task(update("first"))
+    await asyncio.sleep(0)
+    queued = [asyncio.create_task(update(f"q{n}")) for n in range(5)]
+    await asyncio.sleep(0)
+    exit_task = asyncio.create_task(update("exit", priority=True))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, *queued, exit_task)
+    assert order[0] == "first"
+    assert "notice" in order and order.count("notice") == 1
+    handled = [o for o in order if not o.startswith(("dropped", "notice"))]
+    assert handled == ["first", "exit"], "everything still waiting is dropped after Quick exit"
+
+
+async def test_other_people_are_never_held_up() -> None:
+    gate = FloodGate(1000, 60, clock=Clock())
+    hold = asyncio.Event()
+
+    async def noop() -> None:
+        return
+
+    async def slow() -> None:
+        async with gate.turn(1, noop):
+            await hold.wait()
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0)
+    async with gate.turn(2, noop) as admitted:
+        assert admitted
+    hold.set()
+    await task
