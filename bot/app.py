@@ -18,6 +18,7 @@ from telegram.ext import (
 )
 
 from bot.callback_data import CARD_PREFIX
+from bot.config import Role
 from bot.handlers.coordinator import COMMANDS as COORDINATOR_COMMANDS
 from bot.handlers.coordinator import on_coordinator_command
 from bot.handlers.person import on_private_edit, on_private_update
@@ -104,6 +105,19 @@ def build_application(
     if not isinstance(application, ClgbtApplication):
         raise TypeError("the builder did not produce a ClgbtApplication")
     private = filters.ChatType.PRIVATE
+    coordinators = [
+        m.user_id for m in settings.staff.members if m.role in (Role.COORDINATOR, Role.ADMIN)
+    ]
+    if coordinators:
+        # Coordinators may also use their commands privately with the bot; for anyone else
+        # these words are just text in their conversation.
+        application.add_handler(
+            CommandHandler(
+                COORDINATOR_COMMANDS,
+                on_coordinator_command,
+                filters=private & ~filters.UpdateType.EDITED & filters.User(coordinators),
+            )
+        )
     application.add_handler(
         MessageHandler(private & ~filters.UpdateType.EDITED, on_private_update)
     )

@@ -11,11 +11,13 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, TOKEN_ENV, ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from knowledge.partners import PARTNERS_FILE
 from storage.db import DatabaseError
 from storage.fields import DecryptionError
 from storage.keyring import KeyringError
@@ -74,7 +76,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import run_sandbox, serve_telegram  # noqa: PLC0415 - heavy imports
+    from bot.runner import serve_telegram  # noqa: PLC0415 - heavy imports
+    from bot.sandbox_run import run_sandbox  # noqa: PLC0415 - only for the sandbox
 
     try:
         settings = _settings(args, required=not args.or_sandbox)
@@ -104,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from bot.runner import run_sandbox  # noqa: PLC0415 - heavy imports
+    from bot.sandbox_run import run_sandbox  # noqa: PLC0415 - only for the sandbox
     from sandbox.training import load_scenarios  # noqa: PLC0415 - only for this command
 
     settings = _settings(args, required=False)
@@ -169,6 +172,36 @@ def cmd_review(args: argparse.Namespace) -> int:
 
     database = args.db or _settings(args, required=False).paths.database
     print(run_review(database, args.key, args.case, args.markdown, os.environ))
+    return EXIT_OK
+
+
+def cmd_partners(args: argparse.Namespace) -> int:
+    from knowledge.partners import (  # noqa: PLC0415 - only for this command
+        PartnerError,
+        confirm_contact,
+        confirmed_line,
+        contact_lines,
+        phnom_penh_today,
+    )
+
+    try:
+        if args.partners_command == "list":
+            for line in contact_lines(args.file):
+                print(line)
+            return EXIT_OK
+        today = phnom_penh_today()
+        on = today
+        if args.on is not None:
+            try:
+                on = date.fromisoformat(args.on)
+            except ValueError:
+                raise UsageError(f"--on {args.on}: expected a day like 2026-12-02") from None
+        contact = confirm_contact(args.partner, args.kind, args.by, on, args.file, today=today)
+    except PartnerError as exc:
+        raise UsageError(f"partners: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"partners: {args.file}: {exc.strerror or exc}") from None
+    print(confirmed_line(args.partner, contact))
     return EXIT_OK
 
 
@@ -387,6 +420,53 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="with --case: also write the case as Markdown to OUT",
     )
+
+    partners = add(
+        "partners",
+        cmd_partners,
+        "List the partner organisations' channels, or record that a coordinator confirmed one "
+        "with the organisation (no YAML editing).",
+    )
+    partners_commands = partners.add_subparsers(
+        dest="partners_command", metavar="ACTION", required=True
+    )
+    partners_list = partners_commands.add_parser(
+        "list",
+        help="every channel: partner, kind, address, source date, confirmed or not",
+        description="List every partner channel with its source date and whether (by whom, "
+        "on which day) it has been confirmed with the organisation.",
+    )
+    partners_confirm = partners_commands.add_parser(
+        "confirm",
+        help="mark a partner's channel confirmed with the organisation (today, or --on)",
+        description="Record that a coordinator confirmed a partner's channel with the "
+        "organisation; only that channel's 'confirmed' line of the file changes. An unknown "
+        "partner or kind, or a day in the future, is refused and nothing changes.",
+    )
+    partners_confirm.add_argument("partner", metavar="PARTNER", help="a partner id, e.g. rock")
+    partners_confirm.add_argument(
+        "kind", metavar="KIND", help="the channel: website, phone or office"
+    )
+    partners_confirm.add_argument(
+        "--by",
+        required=True,
+        metavar="ORGANISATION",
+        help="who confirmed it: an organisation or role, never a person's name",
+    )
+    partners_confirm.add_argument(
+        "--on",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the day it was confirmed (default: today in Phnom Penh; not a future day)",
+    )
+    for sub in (partners_list, partners_confirm):
+        sub.add_argument(
+            "--file",
+            type=Path,
+            default=PARTNERS_FILE,
+            metavar="PATH",
+            help="the partner directory (default: knowledge/partners.yaml)",
+        )
 
     add("version", cmd_version, "Print the version.")
     return parser

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.callback_data import CardButton
+from bot.chat_actions import show_flow
 from bot.logs import EventLogger
 from bot.services import Services
 from casework.effects import (
@@ -122,8 +123,6 @@ class Delivery:
         elif isinstance(effect, ShowFlow):
             person = await services.store.people.get(effect.person_id)
             if person is not None:
-                from bot.handlers.person import show_flow  # noqa: PLC0415 - handler helper
-
                 await show_flow(self.bot, services, person.chat_id, Start(effect.flow_id))
         elif isinstance(effect, ProposeReferral):
             case = await services.store.cases.get(effect.case_id)

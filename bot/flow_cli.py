@@ -58,6 +58,7 @@ class FlowRunner:
             self.content.flows,
             lambda: f"s{next(counter)}",
             facts={"handoff_available": "yes"},
+            find_articles=self.content.articles.search,
         )
         self.renderer = Renderer(self.content)
         self.language = language

@@ -6,11 +6,15 @@ the same outputs. Facts the bot knows about the service (``handoff_available``) 
 too and read by conditions, never stored in the run. Button data is ``<token>.<code>``: it is
 resolved against the current state, never trusted, and a token from an older screen answers
 "that menu has closed" with the current screen.
+
+Words typed at a menu can be looked up in the knowledge articles (``find_articles``, injected
+like the clock): the matching articles are offered as buttons on a results screen, and a
+result's button, like any other, is resolved against the state, never trusted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -57,10 +61,15 @@ CONTINUE = "c"
 REDACT = "r"  # contact details found in an answer: remove them and keep the rest
 REWRITE = "w"  # ... write the answer again
 KEEP = "k"  # ... keep it as written
+OFFER = "a"  # a search result: "a0" is the first article offered
+MAX_OFFERS = 5
+SEARCH_SCREEN = "search.results"
 CONTACT_SCREEN = "privacy.contact_warning"
 PHNOM_PENH = timedelta(hours=7)  # no daylight saving time
 
 State = dict[str, Any]
+ArticleFinder = Callable[[str, str], Sequence[str]]
+"""``(typed text, language) -> article ids``, best first (``ArticleLibrary.search``)."""
 
 
 def phnom_penh_today() -> date:
@@ -80,14 +89,20 @@ class Engine:
         *,
         today: Callable[[], date] = phnom_penh_today,
         facts: Mapping[str, str] | None = None,
+        find_articles: ArticleFinder | None = None,
     ) -> None:
         """``today`` gives the current date (months in the future are refused); ``facts`` are
         what the bot knows about the service, e.g. ``{"handoff_available": "yes"}``, read by
-        the flows' conditions alongside the run's variables."""
+        the flows' conditions alongside the run's variables. ``find_articles`` looks up words
+        typed at a menu; without it (or when nothing matches) the person is asked to use the
+        buttons."""
         self.flows = flows
         self.new_token = new_token
         self.today = today
         self.facts = dict(facts or {})
+        self.find_articles = find_articles
+        self.article_nodes = _article_nodes(flows)
+        self.offer_labels = {place: label for place, label in self.article_nodes.values()}
 
     # ------------------------------------------------------------ entry point
     def step(self, state: State | None, event: Input) -> Step:
@@ -242,6 +257,7 @@ class Engine:
                 "page": 0,
                 "awaiting": None,
                 "pending": None,
+                "offer": None,
                 "token": self.new_token(),
             }
             effects.append(self._screen(state))
@@ -294,6 +310,7 @@ class Engine:
             "awaiting": None,
             "return_to": None,
             "pending": None,
+            "offer": None,
             "token": self.new_token(),
         }
         effects.append(self._screen(state))
@@ -315,6 +332,8 @@ class Engine:
                 effects.append(self._screen(state))
             return state
         node = self._node(state)
+        if state.get("offer"):
+            return self._offer_choice(state, code, effects)
         if code == BACK and node.navigation is not Navigation.NONE:
             return self._back(state, effects)
         if code == HOME and node.navigation is Navigation.FULL:
@@ -339,6 +358,27 @@ class Engine:
                 node.kind is NodeKind.MENU or node.input in (None, InputKind.CHOICE)
             ):
                 return self._choose(state, node, choices[index], effects)
+        effects.append(Notice("menu_closed"))
+        effects.append(self._screen(state))
+        return state
+
+    def _offer_choice(self, state: State, code: str, effects: list[Effect]) -> State | None:
+        """A press on the search results screen: an offered article, Back (the menu the
+        words were typed at), or Menu. Anything else is refused."""
+        offer = state["offer"]
+        if code == BACK:
+            state = {**state, "offer": None, "token": self.new_token()}
+            effects.append(self._screen(state))
+            return state
+        if code == HOME:
+            return self._go_home(state, effects)
+        index = code[len(OFFER) :]
+        if code.startswith(OFFER) and index.isdigit() and int(index) < len(offer):
+            place = offer[int(index)]
+            if isinstance(place, list) and tuple(place) in self.offer_labels:
+                flow_id, node_id = place
+                state = {**state, "offer": None, "return_to": None}
+                return self._enter(state, flow_id, node_id, effects)
         effects.append(Notice("menu_closed"))
         effects.append(self._screen(state))
         return state
@@ -403,6 +443,13 @@ class Engine:
         if state.get("awaiting"):
             return state
         node = self._node(state)
+        offers = self._search(state, node, text)
+        if offers:
+            state = {**state, "offer": offers, "token": self.new_token()}
+            effects.append(self._screen(state))
+            return state
+        if state.get("offer"):
+            state = {**state, "offer": None}
         if node.kind is not NodeKind.QUESTION or node.input not in (
             InputKind.TEXT,
             InputKind.MONTH_YEAR,
@@ -437,6 +484,28 @@ class Engine:
             return state
         return self._answer(state, node, cleaned, effects)
 
+    def _search(self, state: State, node: Node, text: str) -> list[list[str]]:
+        """The article screens to offer for words typed at a menu (one with full navigation:
+        not the first screens, before the privacy notice is acknowledged)."""
+        typed = text.strip()
+        if (
+            self.find_articles is None
+            or node.kind is not NodeKind.MENU
+            or node.navigation is not Navigation.FULL
+            or not typed
+            or typed.startswith("/")
+        ):
+            return []
+        language = str(state["vars"].get("language") or "km")
+        offers: list[list[str]] = []
+        for article_id in self.find_articles(typed, language):
+            found = self.article_nodes.get(article_id)
+            if found is not None and list(found[0]) not in offers:
+                offers.append(list(found[0]))
+            if len(offers) == MAX_OFFERS:
+                break
+        return offers
+
     def _month_params(self) -> dict[str, str]:
         today = self.today()
         return {"this_month": f"{today.month}/{today.year}", "earliest": "1990"}
@@ -446,6 +515,14 @@ class Engine:
         node = self._node(state)
         token = state["token"]
         rows: list[tuple[Button, ...]] = []
+        if state.get("offer"):
+            rows += [
+                (Button(self.offer_labels[(flow_id, node_id)], f"{token}.{OFFER}{index}"),)
+                for index, (flow_id, node_id) in enumerate(state["offer"])
+                if (flow_id, node_id) in self.offer_labels
+            ]
+            rows.append(self._offer_navigation(state))
+            return Screen(text=SEARCH_SCREEN, buttons=tuple(rows), params=_params(state["vars"]))
         if state.get("pending") is not None:
             rows += [
                 (Button("privacy.remove_contacts", f"{token}.{REDACT}"),),
@@ -501,6 +578,17 @@ class Engine:
         nav.append(Button("nav.quick_exit", f"{token}.{QUICK_EXIT}"))
         return tuple(nav)
 
+    def _offer_navigation(self, state: State) -> tuple[Button, ...]:
+        """Search results: Back to the menu the words were typed at (unless that is the main
+        menu, which Menu shows), Menu, Quick exit."""
+        token = state["token"]
+        nav: list[Button] = []
+        if (state["flow"], state["node"]) != self._home_start():
+            nav.append(Button("nav.back", f"{token}.{BACK}"))
+        nav.append(Button("nav.menu", f"{token}.{HOME}"))
+        nav.append(Button("nav.quick_exit", f"{token}.{QUICK_EXIT}"))
+        return tuple(nav)
+
     def _answer_rows(self, state: State, node: Node) -> list[tuple[str, str, str | None]]:
         rows: list[tuple[str, str, str | None]] = []
         for name in node.show_answers:
@@ -520,6 +608,27 @@ class Engine:
                 if node.save_as == name:
                     return node
         return None
+
+
+def _article_nodes(flows: FlowSet) -> dict[str, tuple[tuple[str, str], str]]:
+    """Each article a menu opens: the article node a menu choice leads to and the choice's
+    label, so a search result opens it exactly as choosing it from that menu would (the
+    first menu in the definitions' order wins)."""
+    found: dict[str, tuple[tuple[str, str], str]] = {}
+    for flow in flows.flows.values():
+        for node in flow.nodes.values():
+            if node.kind is not NodeKind.MENU:
+                continue
+            for choice in flows.choices(node):
+                if choice.next is None or choice.condition is not None:
+                    continue
+                flow_id, node_id = flows.resolve(flow.id, choice.next)
+                target = flows.flows.get(flow_id)
+                article = target.nodes.get(node_id) if target is not None else None
+                if article is None or article.kind is not NodeKind.ARTICLE or not article.article:
+                    continue
+                found.setdefault(article.article, ((flow_id, node_id), choice.label))
+    return found
 
 
 def _params(variables: dict[str, Any]) -> dict[str, str]:

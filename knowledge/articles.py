@@ -268,6 +268,22 @@ class ArticleLibrary:
         ranked = sorted(scores, key=lambda a: (-scores[a], a))
         return ranked[:limit]
 
+    def searcher(
+        self, skip: Callable[[str], object] | None = None
+    ) -> Callable[[str, str], list[str]]:
+        """:meth:`search` for words typed at a menu, finding nothing where ``skip`` holds.
+
+        The bot skips what the crisis detector hears: the person has just been given the
+        emergency numbers, and an article matched by a word such as "die" or "kill" would be
+        out of place (and sometimes the wrong topic) next to them."""
+
+        def find(text: str, language: str) -> list[str]:
+            if skip is not None and skip(text):
+                return []
+            return self.search(text, language)
+
+        return find
+
 
 def render_inline(text: str) -> str:
     """Escape everything, then turn ``**bold**`` into ``<b>bold</b>``."""

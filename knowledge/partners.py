@@ -9,8 +9,10 @@ and on which day, and the person sees that date instead.
 
 A coordinator marks a channel confirmed without editing YAML by hand::
 
-    python -m knowledge.partners confirm rock website --by "CLGBT coordinators" [--on 2026-12-02]
-    python -m knowledge.partners list
+    clgbt partners confirm rock website --by "CLGBT coordinators" [--on 2026-12-02]
+    clgbt partners list
+
+(``python -m knowledge.partners`` takes the same arguments.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -28,6 +30,7 @@ import yaml
 PARTNERS_FILE = Path(__file__).parent / "partners.yaml"
 ALL_PROVINCES = "all"
 CONTACT_KINDS = ("website", "phone", "office")
+PHNOM_PENH = timedelta(hours=7)
 
 
 class PartnerError(ValueError):
@@ -147,16 +150,34 @@ def _yaml_text(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def phnom_penh_today() -> date:
+    return (datetime.now(UTC) + PHNOM_PENH).date()
+
+
 def confirm_contact(
-    partner_id: str, kind: str, by: str, on: date, path: Path = PARTNERS_FILE
+    partner_id: str,
+    kind: str,
+    by: str,
+    on: date,
+    path: Path = PARTNERS_FILE,
+    *,
+    today: date | None = None,
 ) -> Contact:
     """Record that a coordinator confirmed a partner's channel with the organisation.
 
     Rewrites only the ``confirmed:`` line of that channel, so comments and layout stay.
     Channels are written in partners.yaml as one block per channel (``- kind: ...`` followed
-    by its keys), which this relies on and checks."""
+    by its keys), which this relies on and checks. With ``today``, a day after it is refused.
+    Nothing is written unless every check passes."""
     if not by.strip():
         raise PartnerError("say who confirmed it (--by), an organisation or role, not a person")
+    if today is not None and on > today:
+        raise PartnerError(
+            f"{on.isoformat()} has not come yet (today is {today.isoformat()}); "
+            "give the day the channel was confirmed"
+        )
+    if kind not in CONTACT_KINDS:
+        raise PartnerError(f"unknown kind {kind!r}; one of: {', '.join(CONTACT_KINDS)}")
     partners = {p.id: p for p in load_partners(path)}
     partner = partners.get(partner_id)
     if partner is None:
@@ -206,13 +227,39 @@ def confirm_contact(
     return next(c for c in updated.contacts if c.kind == kind)
 
 
+def contact_lines(path: Path = PARTNERS_FILE) -> list[str]:
+    """Every channel, tab-separated: partner, kind, value, source date, confirmation."""
+    lines = []
+    for partner in load_partners(path):
+        for c in partner.contacts:
+            state = (
+                f"confirmed {c.confirmed.on.isoformat()} by {c.confirmed.by}"
+                if c.confirmed
+                else "not confirmed"
+            )
+            lines.append(f"{partner.id}\t{c.kind}\t{c.value}\t{c.source_date}\t{state}")
+    return lines
+
+
+def confirmed_line(partner_id: str, contact: Contact) -> str:
+    state = (
+        f"confirmed {contact.confirmed.on.isoformat()} by {contact.confirmed.by}"
+        if contact.confirmed
+        else "not confirmed"
+    )
+    return f"{partner_id} {contact.kind} {contact.value}: {state}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m knowledge.partners",
         description="List partner channels, or mark one confirmed with the organisation.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="every channel, its source and whether it is confirmed")
+    listing = commands.add_parser(
+        "list", help="every channel, its source and whether it is confirmed"
+    )
+    listing.add_argument("--file", type=Path, default=PARTNERS_FILE)
     confirm = commands.add_parser("confirm", help="mark a channel confirmed today (or --on)")
     confirm.add_argument("partner")
     confirm.add_argument("kind", choices=CONTACT_KINDS)
@@ -222,26 +269,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
-            for partner in load_partners():
-                for c in partner.contacts:
-                    state = (
-                        f"confirmed {c.confirmed.on.isoformat()} by {c.confirmed.by}"
-                        if c.confirmed
-                        else "not confirmed"
-                    )
-                    print(f"{partner.id}\t{c.kind}\t{c.value}\t{c.source_date}\t{state}")  # noqa: T201
+            for line in contact_lines(args.file):
+                print(line)  # noqa: T201
             return 0
+        today = phnom_penh_today()
         contact = confirm_contact(
-            args.partner, args.kind, args.by, args.on or date.today(), args.file
+            args.partner, args.kind, args.by, args.on or today, args.file, today=today
         )
     except PartnerError as exc:
         print(exc, file=sys.stderr)  # noqa: T201
-        return 1
-    assert contact.confirmed is not None
-    print(  # noqa: T201
-        f"{args.partner} {contact.kind} {contact.value}: confirmed "
-        f"{contact.confirmed.on.isoformat()} by {contact.confirmed.by}"
-    )
+        return 2
+    print(confirmed_line(args.partner, contact))  # noqa: T201
     return 0
 
 

@@ -7,7 +7,7 @@ import queue
 import time
 
 from bot.config import Settings
-from bot.runner import run_sandbox
+from bot.sandbox_run import run_sandbox
 from tests.conftest import FAST_SENDING
 
 

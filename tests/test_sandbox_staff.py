@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 
 from bot.config import Role, Settings
-from bot.runner import sandbox_session, staffed_sandbox_settings
+from bot.sandbox_run import sandbox_session, staffed_sandbox_settings
 from sandbox.state import TelegramState
 from sandbox.terminal import TerminalChat
 from sandbox.world import populate

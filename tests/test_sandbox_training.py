@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.runner import sandbox_session
+from bot.sandbox_run import sandbox_session
 from knowledge.catalogue import TextCatalogue
 from sandbox.training import (
     Activity,

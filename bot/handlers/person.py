@@ -10,13 +10,11 @@ from __future__ import annotations
 import contextlib
 
 from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import ExtBot
+from telegram.error import BadRequest
 
+from bot.chat_actions import delete_all
 from bot.conversation import Outcome
 from bot.delivery import CRISIS_TALK, Delivery
-from bot.handlers.coordinator import ROLES as COORDINATOR_ROLES
-from bot.handlers.coordinator import coordinator_command, on_coordinator_command
 from bot.logs import EventLogger
 from bot.rendering import ChatWriter
 from bot.services import BotContext, Services
@@ -87,19 +85,6 @@ def message_input(message: Message) -> Input:
     return Unsupported("other")
 
 
-async def show_flow(bot: ExtBot[None], services: Services, chat_id: int, event: Input) -> None:
-    """Step a person's conversation from outside an update (a closed case, a check-in)."""
-    outcome = await services.conversation.step(chat_id, chat_id, event)
-    if outcome is None:
-        return
-    writer = ChatWriter(bot, services.renderer, chat_id)
-    screen = await writer.write(
-        outcome.effects, outcome.language, current_screen=outcome.screen_message_id, pressed=None
-    )
-    if screen != outcome.screen_message_id and not outcome.ended:
-        await services.conversation.remember_screen(outcome.person, screen)
-
-
 async def on_private_update(update: Update, context: BotContext) -> None:
     """One person's updates are handled one at a time, in order, with flood control."""
     chat, user = update.effective_chat, update.effective_user
@@ -148,11 +133,6 @@ async def handle_private(update: Update, context: BotContext) -> None:
     services = context.services
     query = update.callback_query
     message = update.message
-    if message is not None and coordinator_command(message.text) is not None:
-        member = services.settings.staff.member(user.id)
-        if member is not None and member.role in COORDINATOR_ROLES:
-            await on_coordinator_command(update, context)
-            return
     pressed: int | None = None
     trigger: int | None = None
     if query is not None:
@@ -343,16 +323,6 @@ async def on_private_edit(update: Update, context: BotContext) -> None:
 def exit_line(services: Services, language: str) -> str:
     configured = services.settings.bot.exit_line
     return configured or services.renderer.text("exit.neutral", language)
-
-
-async def delete_all(bot: ExtBot[None], chat_id: int, message_ids: list[int | None]) -> None:
-    """Delete, 100 at a time, every message Telegram still lets the bot delete."""
-    ids = sorted({m for m in message_ids if m is not None})
-    for start in range(0, len(ids), 100):
-        try:
-            await bot.delete_messages(chat_id, ids[start : start + 100])
-        except TelegramError:
-            _log.warning("delete_failed")
 
 
 async def quick_exit(writer: ChatWriter, neutral: str, message_ids: list[int | None]) -> None:

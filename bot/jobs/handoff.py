@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.handlers.person import delete_all, show_flow
+from bot.chat_actions import delete_all, show_flow
 from bot.logs import EventLogger
 from bot.services import BotContext
 from flows.events import Start

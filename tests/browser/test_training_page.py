@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.config import Settings
-from bot.runner import SandboxSession, sandbox_session
+from bot.sandbox_run import SandboxSession, sandbox_session
 from tests.conftest import FAST_SENDING
 
 ROOT = Path(__file__).resolve().parents[2]
