@@ -35,11 +35,13 @@ from bot.jobs.handoff import handoff_job
 from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox
+from bot.polling import InboxPoller
 from bot.services import BotContext, ClgbtApplication, Services
 from bot.update_request import UpdatesRequest
 from casework.staff_desk import STAFF_COMMANDS
 
 _log = EventLogger("app")
+SEND_READ_TIMEOUT = 30.0
 
 
 async def _on_error(update: object, context: BotContext) -> None:
@@ -95,6 +97,11 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(Outbox(settings.sending, on_sent=services.tracker.sent))
         .get_updates_request(UpdatesRequest(connection_pool_size=1, read_timeout=30))
+        # A slow answer is not a failure: sending again after a read timeout is how
+        # duplicates happen, so sends wait far longer than Telegram usually takes.
+        .connection_pool_size(16)
+        .read_timeout(SEND_READ_TIMEOUT)
+        .write_timeout(SEND_READ_TIMEOUT)
         .defaults(Defaults(parse_mode=None, protect_content=False))
         .post_init(_post_init)
         # Updates run concurrently; each person's (and each staff member's) stay in order,
@@ -151,6 +158,7 @@ def build_application(
         application.add_handler(
             MessageHandler(staff & filters.UpdateType.EDITED_MESSAGE, on_staff_edit)
         )
+    InboxPoller.install(application, services.store)
     application.add_error_handler(_on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")

@@ -408,7 +408,7 @@ def parse_settings(
         group_per_minute=se.number("group_per_minute", 20.0),
         private_per_second=se.number("private_per_second", 1.0),
         private_burst=se.integer("private_burst", 5, minimum=1),
-        max_retries=se.integer("max_retries", 5, minimum=0),
+        give_up_after_seconds=float(se.integer("give_up_after_seconds", 900, minimum=10)),
     )
     se.finish()
 
@@ -440,6 +440,7 @@ def parse_settings(
     safety = SafetySettings(
         messages_per_window=sa.integer("messages_per_window", 20, minimum=1),
         window_seconds=sa.integer("window_seconds", 60, minimum=1),
+        backlog=sa.integer("backlog", 30, minimum=1),
     )
     sa.finish()
 

@@ -186,6 +186,10 @@ class Delivery:
         except Forbidden:
             await self._reply(origin, services.handoff.staff_text("staff.person_unreachable"))
             return
+        except TelegramError:
+            # Given up after retrying for sending.give_up_after_seconds: say so, never silently.
+            await self._reply(origin, services.handoff.staff_text("staff.not_delivered"))
+            raise
         await services.store.relay.link(
             case.id, copied.message_id, effect.message_id, from_person=False
         )

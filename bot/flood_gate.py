@@ -75,13 +75,15 @@ class FloodGate:
         *,
         priority: bool = False,
         counted: bool = True,
+        droppable: bool = True,
     ) -> AsyncIterator[bool]:
-        """Yields True when this update is to be handled now, False when it is dropped."""
+        """Yields True when this update is to be handled now, False when it is dropped.
+        ``droppable=False`` (an update written a while ago) always waits its turn."""
         lane = self._lanes.setdefault(key, _Lane())
         admitted = True
         if priority:
             lane.generation += 1
-        elif not self._admit(lane, counted):
+        elif droppable and not self._admit(lane, counted):
             admitted = False
         generation = lane.generation
         try:

@@ -1,16 +1,24 @@
 """The one seam every outgoing Bot API call passes through (DESIGN.md, "Sending").
 
 It applies Telegram's limits (overall per second, per group per minute, per private chat with a
-small burst) and retries: a 429 pauses *all* sending for ``retry_after`` seconds and then tries
-again; a server error or network failure is retried with exponential back-off. Errors that
+small burst) and retries **until delivered**: a 429 pauses sending to *that chat* for
+``retry_after`` seconds (other chats go on); a server error or network failure is retried with
+a short, capped back-off, so sending resumes within seconds of an outage ending. Only a call
+older than ``sending.give_up_after_seconds`` is given up, and then it is reported (raised to
+the caller, which tells the counsellor or the person), never dropped in silence. Errors that
 retrying cannot fix (bad request, forbidden) are raised at once. PTB calls it for every request
 because it is installed as the application's rate limiter.
+
+Duplicates are bounded honestly: a slow answer is not a failure (sends have a long read
+timeout), so a call is sent again only after an error; a duplicate happens only when Telegram
+executed a call and its answer was lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -36,18 +44,19 @@ class Outbox(BaseRateLimiter[int]):
         settings: SendingSettings,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        max_backoff: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_backoff: float = 2.0,
         on_sent: Callable[[str, dict[str, Any], object], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._sleep = sleep
+        self._clock = clock
         self._on_sent = on_sent
         self._max_backoff = max_backoff
         self._overall = AsyncLimiter(settings.overall_per_second, 1)
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._private: dict[int, AsyncLimiter] = {}
-        self._not_paused = asyncio.Event()
-        self._not_paused.set()
+        self._paused_until: dict[int | str | None, float] = {}
         self.retries = 0
 
     async def initialize(self) -> None:
@@ -96,9 +105,12 @@ class Outbox(BaseRateLimiter[int]):
     ) -> Result:
         if endpoint in _UNLIMITED:
             return await callback(*args, **kwargs)
-        max_retries = self._settings.max_retries if rate_limit_args is None else rate_limit_args
-        for attempt in range(max_retries + 1):
-            await self._not_paused.wait()
+        give_up = self._settings.give_up_after_seconds
+        started = self._clock()
+        chat = self._chat_key(data)
+        attempt = 0
+        while True:
+            await self._wait_if_paused(chat)
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     for limiter in self._limiters(data):
@@ -108,28 +120,44 @@ class Outbox(BaseRateLimiter[int]):
                     await self._on_sent(endpoint, data, result)
                 return result
             except RetryAfter as exc:
-                if attempt == max_retries:
-                    _log.error("send_gave_up", exc, method=endpoint, attempts=attempt + 1)
-                    raise
                 # The public ``retry_after`` warns while PTB moves it to a timedelta.
                 wait = exc._retry_after.total_seconds()
+                if self._clock() - started + wait > give_up:
+                    _log.error("send_gave_up", exc, method=endpoint, attempts=attempt + 1)
+                    raise
                 _log.warning("send_rate_limited", method=endpoint, retry_after=wait)
-                self.retries += 1
-                self._not_paused.clear()
-                try:
-                    await self._sleep(wait + 0.1)
-                finally:
-                    self._not_paused.set()
+                self._paused_until[chat] = max(
+                    self._paused_until.get(chat, 0.0), self._clock() + wait + 0.1
+                )
             except BadRequest:
                 raise
             except NetworkError as exc:
-                if attempt == max_retries:
+                if self._clock() - started > give_up:
                     _log.error("send_gave_up", exc, method=endpoint, attempts=attempt + 1)
                     raise
-                self.retries += 1
                 backoff = min(self._max_backoff, 0.25 * 2**attempt)
                 _log.warning(
                     "send_retrying", method=endpoint, attempt=attempt + 1, error=type(exc).__name__
                 )
                 await self._sleep(backoff)
-        raise AssertionError("unreachable: the loop returns or raises")
+            self.retries += 1
+            attempt += 1
+
+    @staticmethod
+    def _chat_key(data: dict[str, Any]) -> int | str | None:
+        chat_id: Any = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            return int(chat_id)
+        return None if chat_id is None else str(chat_id)
+
+    async def _wait_if_paused(self, chat: int | str | None) -> None:
+        """A 429 pauses the chat it was for (or everything, for a call with no chat)."""
+        for key in (chat, None) if chat is not None else (None,):
+            until = self._paused_until.get(key)
+            if until is None:
+                continue
+            remaining = until - self._clock()
+            if remaining > 0:
+                await self._sleep(remaining)
+            if self._paused_until.get(key, 0.0) <= self._clock():
+                self._paused_until.pop(key, None)

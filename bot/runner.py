@@ -12,6 +12,7 @@ import signal
 from collections.abc import Mapping
 
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.app import build_application
 from bot.config import (
@@ -24,6 +25,7 @@ from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
 from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
+from bot.polling import InboxPoller
 from bot.referrals import DONE_REASONS, Referrals
 from bot.rendering import Renderer
 from bot.services import ClgbtApplication, Services
@@ -90,7 +92,11 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         referrals=Referrals(settings, store, renderer, handoff, content.partners),
         tracker=MessageTracker(store),
         crisis=CrisisDetector.load(),
-        flood=FloodGate(settings.safety.messages_per_window, settings.safety.window_seconds),
+        flood=FloodGate(
+            settings.safety.messages_per_window,
+            settings.safety.window_seconds,
+            backlog=settings.safety.backlog,
+        ),
         staff_order=StaffOrder(),
         staff_desk=StaffDesk(store, policy, content.texts, settings.staff.language),
         person_desk=person_desk,
@@ -98,16 +104,34 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
     )
 
 
+async def initialize_with_retries(application: ClgbtApplication) -> None:
+    """Meet the Bot API, retrying while it is unreachable or failing, with one line each time
+    (never a traceback, never the token). A rejected token stops at once."""
+    delay = 1.0
+    while True:
+        try:
+            await application.initialize()
+            return
+        except InvalidToken:
+            raise
+        except (NetworkError, RetryAfter) as exc:
+            _log.warning("bot_api_unreachable", error=type(exc).__name__, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 async def start_polling(application: ClgbtApplication) -> None:
-    await application.initialize()
+    """Start the application and our inbox-backed polling loop (replaying what a previous run
+    stored but did not handle)."""
+    await initialize_with_retries(application)
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
-    if application.updater is None:
-        raise RuntimeError("the application was built without an updater")
-    await application.updater.start_polling(
-        poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
-    )
+    with contextlib.suppress(TelegramError):
+        await application.bot.delete_webhook()
+    poller = InboxPoller(application, application.services.store)
+    application.poller = poller
+    await poller.start()
 
 
 async def start_webhook(application: ClgbtApplication, settings: Settings) -> WebhookServer:
@@ -115,10 +139,11 @@ async def start_webhook(application: ClgbtApplication, settings: Settings) -> We
     webhook = settings.webhook
     if webhook.secret_token is None:  # pragma: no cover - refused when settings are loaded
         raise RuntimeError("webhook mode needs a secret")
-    await application.initialize()
+    await initialize_with_retries(application)
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
+    await InboxPoller(application, application.services.store).replay()
     server = WebhookServer(application, webhook.secret_token.reveal(), webhook.url_path)
     await server.start(webhook.listen, webhook.port)
     await application.bot.set_webhook(
@@ -130,6 +155,11 @@ async def start_webhook(application: ClgbtApplication, settings: Settings) -> We
 
 
 async def stop_application(application: ClgbtApplication) -> None:
+    """Stop fetching first, then let what is queued or in hand finish; anything left is in
+    the inbox and is handled on the next start."""
+    if application.poller is not None:
+        await application.poller.stop()
+        application.poller = None
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

@@ -13,6 +13,7 @@ from bot.conversation import Conversation
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
 from bot.message_tracker import MessageTracker
+from bot.polling import InboxPoller
 from bot.referrals import Referrals
 from bot.rendering import Renderer
 from casework.person_desk import PersonDesk
@@ -48,6 +49,7 @@ class ClgbtApplication(
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.poller: InboxPoller | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -127,7 +127,7 @@ class SendingSettings:
     group_per_minute: float = 20.0
     private_per_second: float = 1.0
     private_burst: int = 5
-    max_retries: int = 5
+    give_up_after_seconds: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,7 @@ class ReferralSettings:
 class SafetySettings:
     messages_per_window: int = 20
     window_seconds: int = 60
+    backlog: int = 30
 
 
 @dataclass(frozen=True)

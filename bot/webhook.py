@@ -39,7 +39,13 @@ class _UpdateHandler(tornado.web.RequestHandler):
             _log.error("update_unparsable", exc)
             self.set_status(200)
             return
-        await self.clgbt.update_queue.put(update)
+        if update is None:
+            self.set_status(200)
+            return
+        # Stored before Telegram hears 200: a crash from here on loses nothing.
+        fresh = await self.clgbt.services.store.inbox.add([(update.update_id, update.to_dict())])
+        if update.update_id in fresh:
+            await self.clgbt.update_queue.put(update)
         self.set_status(200)
 
 

@@ -120,6 +120,8 @@ class PersonDesk:
     ) -> list[Effect]:
         """The person wrote in the counsellor chat: copied to the topic. A first location
         gets a warning instead (it shows where they are)."""
+        if await self.store.relay.topic_copy(case.id, message_id) is not None:
+            return []  # already relayed: this update is being handled again after a restart
         if location:
             events = await self.store.events.for_case(case.id)
             if not any(e.kind == LOCATION_WARNING for e in events):

@@ -128,6 +128,8 @@ class StaffDesk:
             return [ReplyToStaff("staff.not_assigned_reminder")]
         if not await self._reachable(case):
             return [ReplyToStaff("staff.person_not_in_chat")]
+        if await self.store.relay.person_copy(case.id, message_id) is not None:
+            return []  # already relayed: this update is being handled again after a restart
         target = None
         if reply_to is not None:
             target = await self.store.relay.person_copy(case.id, reply_to)

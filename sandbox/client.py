@@ -69,11 +69,33 @@ class SandboxClient:
         return result
 
     async def inject_fault(
-        self, method: str, error_code: int, *, retry_after: int | None = None, count: int = 1
+        self,
+        method: str,
+        error_code: int = 0,
+        *,
+        retry_after: int | None = None,
+        count: int = 1,
+        kind: str = "error",
+        delay: float = 0.0,
     ) -> None:
         await self._call(
-            "fault", method=method, error_code=error_code, retry_after=retry_after, count=count
+            "fault",
+            method=method,
+            error_code=error_code,
+            retry_after=retry_after,
+            count=count,
+            kind=kind,
+            delay=delay,
         )
+
+    async def outage(self, seconds: float) -> None:
+        """Every Bot API call fails for ``seconds`` from now."""
+        await self._call("outage", seconds=seconds)
+
+    async def answers_lost(self) -> list[list[Any]]:
+        """Calls the emulator executed but whose answer it dropped (method, chat, message)."""
+        result: list[list[Any]] = await self._call("answers_lost")
+        return result
 
     async def close_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
         await self._call("topic_by_hand", chat_id=chat_id, thread_id=thread_id, what="close")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,19 @@ class BotApiHandler(_Base):
             return
         params = self._params()
         self.state.calls.append(CallLog(method, params.get("chat_id"), self.state.now()))
+        if time.time() < self.state.outage_until:
+            self.reply({"ok": False, "error_code": 502, "description": "Bad Gateway"}, 502)
+            return
         fault = self.state.take_fault(method)
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.kind == "drop_before":
+            self._drop()
+            return
+        dropping = fault is not None and fault.kind == "drop_after"
+        if dropping:
+            fault = None
         try:
             if fault is not None:
                 if fault.error_code == 429:
@@ -94,7 +107,19 @@ class BotApiHandler(_Base):
             return
         if method.lower() != "getupdates":
             self.state.changed()
+        if dropping:
+            message_id = result.get("message_id") if isinstance(result, dict) else None
+            self.state.answers_lost.append((method, params.get("chat_id"), message_id))
+            self._drop()
+            return
         self.reply({"ok": True, "result": result})
+
+    def _drop(self) -> None:
+        """Close the connection without an answer, as a network failure would."""
+        connection = self.request.connection
+        if connection is not None:
+            connection.close()  # type: ignore[attr-defined]
+        self._finished = True
 
     def _params(self) -> dict[str, Any]:
         raw: dict[str, str] = {}
@@ -290,7 +315,7 @@ def _deletions(state: TelegramState, body: dict[str, Any]) -> Any:
 def _calls(state: TelegramState, body: dict[str, Any]) -> Any:
     method = body.get("method")
     return [
-        {"method": c.method, "chat_id": c.chat_id}
+        {"method": c.method, "chat_id": c.chat_id, "at": c.at}
         for c in state.calls
         if method is None or c.method.lower() == str(method).lower()
     ]
@@ -299,11 +324,23 @@ def _calls(state: TelegramState, body: dict[str, Any]) -> Any:
 def _fault(state: TelegramState, body: dict[str, Any]) -> Any:
     state.inject_fault(
         str(body["method"]),
-        int(body["error_code"]),
+        int(body.get("error_code", 0)),
         retry_after=_opt_int(body, "retry_after"),
         count=int(body.get("count", 1)),
+        kind=str(body.get("kind", "error")),
+        delay=float(body.get("delay", 0)),
     )
     return True
+
+
+def _outage(state: TelegramState, body: dict[str, Any]) -> Any:
+    """Every Bot API call fails (502) for ``seconds`` of wall-clock time from now."""
+    state.outage_until = time.time() + float(body["seconds"])
+    return True
+
+
+def _answers_lost(state: TelegramState, body: dict[str, Any]) -> Any:
+    return [list(entry) for entry in state.answers_lost]
 
 
 def _clock(state: TelegramState, body: dict[str, Any]) -> Any:
@@ -361,6 +398,8 @@ CONTROL: dict[str, Callable[[TelegramState, dict[str, Any]], Any]] = {
     "deletions": _deletions,
     "calls": _calls,
     "fault": _fault,
+    "outage": _outage,
+    "answers_lost": _answers_lost,
     "clock": _clock,
     "answer": _answer,
     "profile": _profile,

@@ -124,10 +124,20 @@ class StoredFile:
 
 @dataclass
 class Fault:
+    """An injected failure. ``kind``: ``error`` (answer ``error_code``), ``drop_before`` (close
+    the connection without executing), ``drop_after`` (execute, then close the connection
+    without answering: the call happened but its answer is lost), ``slow`` (answer after
+    ``delay`` seconds)."""
+
     method: str
     error_code: int
     retry_after: int | None
     remaining: int
+    kind: str = "error"
+    delay: float = 0.0
+
+
+FAULT_KINDS = ("error", "drop_before", "drop_after", "slow")
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,9 @@ class TelegramState:
         self.updates: list[dict[str, Any]] = []
         self.confirmed_offset = 0
         self.faults: list[Fault] = []
+        self.outage_until = 0.0  # wall-clock time until which every Bot API call fails
+        # Calls executed whose answer was dropped: (method, chat_id, message_id or None).
+        self.answers_lost: list[tuple[str, Any, Any]] = []
         self.deletions: list[Deletion] = []
         self.calls: list[CallLog] = []
         self.callback_queries: dict[str, dict[str, Any]] = {}
@@ -298,9 +311,18 @@ class TelegramState:
 
     # ---------------------------------------------------------------- faults
     def inject_fault(
-        self, method: str, error_code: int, *, retry_after: int | None = None, count: int = 1
+        self,
+        method: str,
+        error_code: int,
+        *,
+        retry_after: int | None = None,
+        count: int = 1,
+        kind: str = "error",
+        delay: float = 0.0,
     ) -> None:
-        self.faults.append(Fault(method, error_code, retry_after, count))
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}")
+        self.faults.append(Fault(method, error_code, retry_after, count, kind, delay))
 
     def take_fault(self, method: str) -> Fault | None:
         for fault in self.faults:

@@ -189,11 +189,29 @@ STATISTICS_FOLDED = Migration(
     ),
 )
 
+INBOX = Migration(
+    "0006_inbox",
+    (
+        # Every update from Telegram, stored (encrypted) before its offset is confirmed, so a
+        # crash or a kill never loses one; handled updates keep only their id (to refuse a
+        # second delivery) and are forgotten after a day.
+        """CREATE TABLE inbox (
+            id TEXT PRIMARY KEY,
+            update_id INTEGER NOT NULL UNIQUE,
+            payload BLOB,
+            received_at TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX inbox_pending ON inbox (done, update_id)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     CASE_STATISTICS,
     HANDOFF,
     CHAT_MESSAGES,
     STATISTICS_FOLDED,
+    INBOX,
 )
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

@@ -17,6 +17,7 @@ from storage.repositories.case_events import CaseEventRepository
 from storage.repositories.cases import CaseRepository
 from storage.repositories.chat_messages import ChatMessageRepository
 from storage.repositories.flow_runs import FlowRunRepository
+from storage.repositories.inbox import InboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.referrals import ReferralRepository
 from storage.repositories.relay import RelayRepository
@@ -35,6 +36,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("cases", "waiting_since"),
     ("blocks", "reason"),
     ("chat_messages", "message_ids"),
+    ("inbox", "payload"),
 )
 
 
@@ -55,6 +57,7 @@ class Store:
     relay: RelayRepository
     blocks: BlockRepository
     chat_messages: ChatMessageRepository
+    inbox: InboxRepository
 
     @classmethod
     async def open(cls, path: Path, keyring: Keyring, clock: Clock = utc_now) -> Store:
@@ -81,6 +84,7 @@ class Store:
             relay=RelayRepository(db, cipher, clock),
             blocks=BlockRepository(db, cipher, clock),
             chat_messages=ChatMessageRepository(db, cipher, clock),
+            inbox=InboxRepository(db, cipher, clock),
         )
 
     async def close(self) -> None:

@@ -26,7 +26,7 @@ FAST_SENDING = SendingSettings(
     group_per_minute=6000,
     private_per_second=1000,
     private_burst=1000,
-    max_retries=5,
+    give_up_after_seconds=120,
 )
 
 
@@ -133,3 +133,19 @@ async def running_bot(
     finally:
         await stop_application(application)
         await services.store.close()
+
+
+SLOWEST_FIRST = ("test_soak.py", "browser/", "test_sandbox_training.py", "test_state_machine.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest tests first, so that with two workers the rest runs beside them."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid
+        for index, marker in enumerate(SLOWEST_FIRST):
+            if marker in path:
+                return index
+        return len(SLOWEST_FIRST)
+
+    items.sort(key=rank)

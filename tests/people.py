@@ -82,9 +82,9 @@ class Person:
         screen = await self.screen()
         return [b["text"] for row in screen["reply_markup"]["inline_keyboard"] for b in row]
 
-    async def choose(self, label: str, then: str) -> dict[str, Any]:
-        await self.press(label)
-        return await self.expect(then)
+    async def choose(self, label: str, then: str, within: float = 10.0) -> dict[str, Any]:
+        await self.press(label, within=within)
+        return await self.expect(then, within=within)
 
     async def messages(self) -> list[dict[str, Any]]:
         return await self.client.messages(self.id)

@@ -112,7 +112,7 @@ alias = "Sophea"
         ),
         ("[telegram]\nbase_url = 'ftp://x'\n", "telegram.base_url", "http"),
         ("[telegram]\nmode = 'webhook'\n", "webhook.public_url", "https"),
-        ("[sending]\nmax_retries = -1\n", "sending.max_retries", "at least 0"),
+        ("[sending]\ngive_up_after_seconds = 1\n", "sending.give_up_after_seconds", "at least 10"),
     ],
 )
 def test_broken_configuration_names_the_key(

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.keyring import create_key_file
+from tests.bot_process import BotProcess
 from tests.conftest import TEST_TOKEN, Emulator
 from tests.people import Person
 
@@ -32,29 +29,6 @@ def bot_config(tmp_path: Path, emulator: Emulator) -> Path:
         encoding="utf-8",
     )
     return config
-
-
-class BotProcess:
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": TEST_TOKEN}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -328,3 +328,45 @@ async def test_people_cannot_post_in_groups_they_are_not_in(
     outsider = await emulator.client.add_user("Outsider")
     with pytest.raises(ControlError, match=r"(?i)not a member"):
         await emulator.client.send_text(outsider["id"], "hi", chat_id=forum["id"])
+
+
+async def test_a_dropped_answer_after_execution_is_recorded(
+    bot: Bot, emulator: Emulator, person: dict[str, Any]
+) -> None:
+    chat = int(person["id"])
+    await emulator.client.inject_fault("sendMessage", kind="drop_after")
+    with pytest.raises(NetworkError):
+        await bot.send_message(chat, "executed, answer lost")
+    assert [m["text"] for m in await emulator.client.messages(chat)] == ["executed, answer lost"]
+    [lost] = await emulator.client.answers_lost()
+    assert lost[0] == "sendMessage"
+
+
+async def test_a_connection_dropped_before_execution_sends_nothing(
+    bot: Bot, emulator: Emulator, person: dict[str, Any]
+) -> None:
+    chat = int(person["id"])
+    await emulator.client.inject_fault("sendMessage", kind="drop_before")
+    with pytest.raises(NetworkError):
+        await bot.send_message(chat, "never executed")
+    assert await emulator.client.messages(chat) == []
+    sent = await bot.send_message(chat, "then it works")
+    assert sent.text == "then it works"
+
+
+async def test_an_outage_fails_every_call_until_it_ends(
+    bot: Bot, emulator: Emulator, person: dict[str, Any]
+) -> None:
+    await emulator.client.outage(0.5)
+    with pytest.raises(NetworkError):
+        await bot.send_message(int(person["id"]), "during the outage")
+    await asyncio.sleep(0.6)  # the outage is wall-clock time by definition
+    assert (await bot.send_message(int(person["id"]), "after")).text == "after"
+
+
+async def test_a_slow_answer_still_answers(
+    bot: Bot, emulator: Emulator, person: dict[str, Any]
+) -> None:
+    await emulator.client.inject_fault("sendMessage", kind="slow", delay=0.3)
+    sent = await bot.send_message(int(person["id"]), "slowly")
+    assert sent.text == "slowly"

@@ -25,20 +25,30 @@ class Script:
         return {"ok": True}
 
 
-def outbox(max_retries: int = 3) -> tuple[Outbox, list[float]]:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def outbox(give_up: float = 60) -> tuple[Outbox, list[float]]:
     slept: list[float] = []
+    clock = Clock()
 
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
+        clock.now += seconds
 
     settings = SendingSettings(
         overall_per_second=1000,
         group_per_minute=1000,
         private_per_second=1000,
         private_burst=100,
-        max_retries=max_retries,
+        give_up_after_seconds=give_up,
     )
-    return Outbox(settings, sleep=sleep), slept
+    return Outbox(settings, sleep=sleep, clock=clock), slept
 
 
 async def send(box: Outbox, script: Script, chat_id: int = 5) -> Any:
@@ -70,12 +80,29 @@ async def test_errors_retrying_cannot_fix_are_raised_at_once(error: Exception) -
     assert script.calls == 1 and slept == []
 
 
-async def test_gives_up_after_max_retries() -> None:
-    box, _ = outbox(max_retries=2)
-    script = Script(RetryAfter(1), RetryAfter(1), RetryAfter(1))
-    with pytest.raises(RetryAfter):
+async def test_retries_until_delivered_through_a_long_outage() -> None:
+    box, slept = outbox(give_up=900)
+    script = Script(*[NetworkError("Bad Gateway") for _ in range(40)])
+    assert await send(box, script) == {"ok": True}
+    assert script.calls == 41
+    assert max(slept) <= 2.0, "the back-off stays short so sending resumes quickly"
+
+
+async def test_gives_up_only_after_its_age_and_says_so() -> None:
+    box, slept = outbox(give_up=30)
+    script = Script(*[NetworkError("down") for _ in range(100)])
+    with pytest.raises(NetworkError):
         await send(box, script)
-    assert script.calls == 3
+    assert 30 <= sum(slept) <= 33
+
+
+async def test_a_rate_limit_for_one_chat_does_not_stop_another() -> None:
+    box, slept = outbox()
+    await send(box, Script(RetryAfter(20)), chat_id=1)
+    assert slept == [pytest.approx(20.1)]
+    slept.clear()
+    assert await send(box, Script(), chat_id=2) == {"ok": True}
+    assert slept == [], "chat 2 was never paused"
 
 
 async def test_get_updates_is_not_limited_or_retried() -> None:

@@ -8,6 +8,7 @@ case topic instead, and only /end, /exit (Quick exit) and /delete act on the bot
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
@@ -38,6 +39,7 @@ from storage.repositories.people import Person
 _log = EventLogger("person")
 QUICK_EXIT_PRESS = Press("exit.x")
 PRIORITY_COMMANDS = ("exit", "delete")
+LATE_SECONDS = 15
 END_RELAY = "relay.end"
 MEDIA_KINDS = (
     "photo",
@@ -111,8 +113,18 @@ async def on_private_update(update: Update, context: BotContext) -> None:
             if services.flood.notice_due(user.id):
                 await handle_private(update, context)
             return
+    # A message written a while ago (held by Telegram while the bot was down, or handled again
+    # from the inbox after a restart) arrives in a burst but is not a flood: it waits its turn
+    # and is never dropped.
+    late = (
+        message is not None and (datetime.now(UTC) - message.date).total_seconds() > LATE_SECONDS
+    )
     async with services.flood.turn(
-        user.id, slow_down, priority=priority, counted=query is None
+        user.id,
+        slow_down,
+        priority=priority,
+        counted=query is None and not late,
+        droppable=not late,
     ) as admitted:
         if admitted:
             await handle_private(update, context)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.chat_actions import delete_all, show_flow
 from bot.logs import EventLogger
@@ -24,8 +24,9 @@ async def handoff_job(context: BotContext) -> None:
     flows = {"follow_up": "followup", "referral_check": "referral_check"}
     kinds = (QUEUE_ALERT, "follow_up", "referral_check", "cleanup")
     for action in await store.schedule.due(now, kinds):
-        # Marked done first: a job run that overlaps this one never sends anything twice.
-        await store.schedule.mark_done(action.id)
+        # At least once: marked done only when its messages went out (or cannot ever go out);
+        # a timer due during an outage stays pending and fires when the API is back. Runs of
+        # this job never overlap (the job queue runs one at a time).
         try:
             if action.kind == QUEUE_ALERT:
                 await queue_alert(context, action.case_id)
@@ -38,8 +39,12 @@ async def handoff_job(context: BotContext) -> None:
                         context.bot, services, person.chat_id, Start(flows[action.kind])
                     )
                     _log.info("follow_up_sent", kind=action.kind)
-        except TelegramError as exc:
+        except (BadRequest, Forbidden) as exc:
             _log.error("scheduled_action_failed", exc, kind=action.kind)
+        except TelegramError as exc:
+            _log.warning("scheduled_action_postponed", kind=action.kind, error=type(exc).__name__)
+            continue
+        await store.schedule.mark_done(action.id)
 
 
 async def clean_up(context: BotContext, person_id: str) -> None:

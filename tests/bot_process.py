@@ -1,0 +1,43 @@
+"""The bot as a separate process (``python -m bot run``), so a test can SIGKILL and restart it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TEST_TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class BotProcess:
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": TEST_TOKEN}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def terminate(self) -> int | None:
+        """SIGTERM, then wait for a clean exit."""
+        if self.process is None:
+            return None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
