@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -35,9 +36,16 @@ class BotProcess:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def terminate(self) -> int | None:
-        """SIGTERM, then wait for a clean exit."""
+    async def terminate(self, within: float = 30.0) -> int | None:
+        """SIGTERM, then wait for the exit without blocking the event loop (the emulator runs
+        in it, and the bot finishes its work against the emulator before exiting)."""
         if self.process is None:
             return None
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self.process.poll() is None:
+            if loop.time() > deadline:
+                raise TimeoutError("the bot did not stop after SIGTERM")
+            await asyncio.sleep(0.05)
+        return self.process.returncode

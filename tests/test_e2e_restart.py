@@ -63,3 +63,28 @@ async def test_a_killed_bot_resumes_the_intake(
     await person.say_then("5/2026", "In which province")
     log = bot_process.log.read_text(encoding="utf-8")
     assert "factory" not in log and "Sokha" not in log and TEST_TOKEN not in log
+
+
+async def test_sigterm_during_a_burst_loses_nothing(
+    emulator: Emulator, bot_process: BotProcess
+) -> None:
+    """SIGTERM while a burst is being handled: the bot stops cleanly (exit status 0, no
+    traceback), and after a restart every message of the burst has been answered."""
+    bot_process.start()
+    people = [await Person.join(emulator.client, f"Burst{n}", "X", f"b{n}") for n in range(10)]
+    for person in people:
+        await person.say("/start")
+    await people[0].expect("Please choose a language", within=30)
+    assert await bot_process.terminate() == 0
+    bot_process.start()
+    for person in people:
+        await person.expect("Please choose a language", within=30)
+    for person in people:
+        greetings = [
+            m
+            for m in await person.messages()
+            if "Please choose a language" in str(m.get("text")) and not m.get("deleted")
+        ]
+        assert len(greetings) >= 1
+    log = bot_process.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and "Burst" not in log
