@@ -64,7 +64,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from bot.validation import validate_all  # noqa: PLC0415 - loads every content module
 
     if args.config is not None:
-        _settings(args, required=True)
+        from bot.config_check import check_config  # noqa: PLC0415 - only for --config
+        from bot.content import load_content_with_problems  # noqa: PLC0415
+
+        content, _ = load_content_with_problems()
+        partner_ids = frozenset(p.id for p in content.partners)
+        config_problems = check_config(args.config, os.environ, partner_ids)
+        for config_problem in config_problems:
+            print(f"{args.config}: {config_problem}")
+        errors = [p for p in config_problems if not p.warning]
+        warnings = len(config_problems) - len(errors)
+        print(
+            f"Configuration {args.config} checked: {len(errors)} error(s), {warnings} warning(s)."
+        )
+        if errors:
+            return EXIT_PROBLEMS
     problems = validate_all()
     for problem in problems:
         print(problem)

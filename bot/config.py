@@ -365,6 +365,8 @@ def parse_settings(
         secret_token=Secret(secret) if secret else None,
     )
     wh.finish()
+    if webhook.port > 65535:
+        raise wh.error("port", f"{webhook.port} is not a port (1-65535)")
     if mode is RunMode.WEBHOOK:
         if not webhook.public_url.startswith("https://"):
             raise wh.error("public_url", "webhook mode needs the public https:// address")
