@@ -16,6 +16,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.callback_data import CARD_PREFIX
 from bot.config import Role
@@ -37,7 +38,6 @@ from bot.logs import EventLogger
 from bot.outbox import Outbox
 from bot.polling import InboxPoller
 from bot.services import BotContext, ClgbtApplication, Services
-from bot.update_request import UpdatesRequest
 from casework.staff_desk import STAFF_COMMANDS
 
 _log = EventLogger("app")
@@ -96,7 +96,7 @@ def build_application(
         .base_file_url(settings.telegram.base_file_url)
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(Outbox(settings.sending, on_sent=services.tracker.sent))
-        .get_updates_request(UpdatesRequest(connection_pool_size=1, read_timeout=30))
+        .get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=30))
         # A slow answer is not a failure: sending again after a read timeout is how
         # duplicates happen, so sends wait far longer than Telegram usually takes.
         .connection_pool_size(16)

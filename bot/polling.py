@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.logs import EventLogger
 from storage.store import Store
 
 _log = EventLogger("polling")
+# The raw getUpdates answer is what the inbox stores, parsed once here; python-telegram-bot
+# suggests its own get_updates, which would parse the batch as a whole (one bad update fails it).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 DONE_GROUP = 1_000  # after every other handler group
 MAX_BACKOFF_SECONDS = 2.0
 
@@ -61,14 +66,36 @@ class InboxPoller:
             _log.info("inbox_replayed", updates=len(pending))
         return len(pending)
 
-    async def receive(self, updates: list[Update]) -> None:
-        """Store a batch (one transaction), then queue the updates not seen before."""
-        if not updates:
-            return
-        fresh = await self.store.inbox.add([(u.update_id, u.to_dict()) for u in updates])
-        for update in updates:
-            if update.update_id in fresh:
+    def parse(self, raw: list[Any]) -> list[tuple[int, dict[str, Any], Update]]:
+        """Each update parsed once. One that cannot be parsed keeps only its id (so the offset
+        moves on and it is never stored or logged: it may hold personal data); python-telegram-
+        bot would otherwise fail the whole batch and ask for it again forever."""
+        parsed: list[tuple[int, dict[str, Any], Update]] = []
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            kept: dict[str, Any] = item
+            try:
+                update = Update.de_json(item, self.application.bot)
+            except Exception as exc:
+                _log.error("update_unparsable", exc)
+                kept = {"update_id": update_id}
+                update = Update(update_id)
+            parsed.append((update_id, kept, update))
+        return parsed
+
+    async def receive(self, raw: list[Any]) -> int | None:
+        """Store a batch as it came (one transaction), then queue the updates not seen before;
+        returns the next offset."""
+        parsed = self.parse(raw)
+        if not parsed:
+            return None
+        fresh = await self.store.inbox.add([(uid, item) for uid, item, _ in parsed])
+        for update_id, _item, update in parsed:
+            if update_id in fresh:
                 await self.application.update_queue.put(update)
+        return parsed[-1][0] + 1
 
     async def start(self) -> None:
         await self.replay()
@@ -89,13 +116,16 @@ class InboxPoller:
         failures = 0
         while True:
             try:
-                updates = await bot.get_updates(
-                    offset=offset,
-                    timeout=self.timeout,
-                    read_timeout=self.timeout + 10,
-                    allowed_updates=Update.ALL_TYPES,
+                arguments: dict[str, Any] = {
+                    "timeout": self.timeout,
+                    "allowed_updates": list(Update.ALL_TYPES),
+                }
+                if offset is not None:
+                    arguments["offset"] = offset
+                raw = await bot.do_api_request(
+                    "getUpdates", api_kwargs=arguments, read_timeout=self.timeout + 10
                 )
-                await self.receive(list(updates))
+                next_offset = await self.receive(raw if isinstance(raw, list) else [])
             except InvalidToken:
                 _log.warning("polling_stopped", reason="invalid_token")
                 self.stopped.set()
@@ -113,5 +143,5 @@ class InboxPoller:
             if failures:
                 _log.info("polling_recovered", failures=failures)
                 failures = 0
-            if updates:
-                offset = updates[-1].update_id + 1
+            if next_offset is not None:
+                offset = next_offset

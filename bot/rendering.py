@@ -126,6 +126,9 @@ class Renderer:
         return "\n\n".join(blocks)
 
 
+MESSAGE_LIMIT = 4096
+
+
 class ChatWriter:
     """Sends one outcome's messages into one private chat, editing the pressed screen where it
     can and taking the buttons off screens that are no longer current."""
@@ -157,6 +160,18 @@ class ChatWriter:
             return "not modified" in str(exc).lower()
         return True
 
+    async def _flush(
+        self, pending: list[str], editable: int | None, screen_id: int | None
+    ) -> tuple[int | None, int | None]:
+        """Send lines said without a screen after them; the pressed screen loses its buttons
+        (it is no longer current)."""
+        if editable is not None:
+            await self.drop_buttons(editable)
+            screen_id = editable = None
+        for text in pending:
+            await self.send(text)
+        return editable, screen_id
+
     async def write(
         self,
         effects: Sequence[Effect | PartnerList],
@@ -165,9 +180,13 @@ class ChatWriter:
         current_screen: int | None,
         pressed: int | None,
     ) -> int | None:
-        """Carry out the visible effects; return the message id of the screen now current."""
+        """Carry out the visible effects; return the message id of the screen now current.
+
+        Lines said before a screen travel with it, in the same message (one call instead of
+        several), unless together they would be too long for one message."""
         editable = pressed if pressed is not None and pressed == current_screen else None
         screen_id = current_screen
+        pending: list[str] = []
         for effect in effects:
             if isinstance(effect, Perform):
                 if effect.action is ActionKind.SET_LANGUAGE:
@@ -175,6 +194,12 @@ class ChatWriter:
                 continue
             if isinstance(effect, Screen):
                 text = self.renderer.screen_text(effect, language)
+                combined = "\n\n".join([*pending, text])
+                if len(combined) <= MESSAGE_LIMIT:
+                    text, pending = combined, []
+                else:
+                    editable, screen_id = await self._flush(pending, editable, screen_id)
+                    pending = []
                 markup = self.renderer.keyboard(effect.buttons, language)
                 if editable is not None and await self.edit(editable, text, markup):
                     screen_id, editable = editable, None
@@ -183,13 +208,12 @@ class ChatWriter:
                 editable = None
                 screen_id = await self.send(text, markup)
                 continue
-            if editable is not None:
-                await self.drop_buttons(editable)
-                screen_id = editable = None
             if isinstance(effect, Say):
-                await self.send(self.renderer.text(effect.text, language, effect.params))
+                pending.append(self.renderer.text(effect.text, language, effect.params))
             elif isinstance(effect, Notice):
-                await self.send(self.renderer.notice_text(effect, language))
+                pending.append(self.renderer.notice_text(effect, language))
             elif isinstance(effect, PartnerList):
-                await self.send(self.renderer.partner_text(effect, language))
+                pending.append(self.renderer.partner_text(effect, language))
+        if pending:
+            editable, screen_id = await self._flush(pending, editable, screen_id)
         return screen_id

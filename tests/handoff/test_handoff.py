@@ -378,4 +378,9 @@ async def test_an_accepted_check_in_comes_back(service: Service) -> None:
         )
     await person.expect("Are things better for you now?")
     await person.choose("Not really", "A counsellor can talk with you here")
+    # The timer is marked done once its message went out (at least once): wait for that.
+    for _ in range(200):
+        if await service.store.schedule.pending("follow_up") == []:
+            break
+        await asyncio.sleep(0.05)
     assert await service.store.schedule.pending("follow_up") == []
