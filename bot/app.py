@@ -38,7 +38,9 @@ from bot.logs import EventLogger
 from bot.outbox import Outbox
 from bot.polling import InboxPoller
 from bot.services import BotContext, ClgbtApplication, Services
+from bot.update_unit import UpdateUnit
 from casework.staff_desk import STAFF_COMMANDS
+from storage.repositories.base import Tx
 
 _log = EventLogger("app")
 SEND_READ_TIMEOUT = 30.0
@@ -158,7 +160,14 @@ def build_application(
         application.add_handler(
             MessageHandler(staff & filters.UpdateType.EDITED_MESSAGE, on_staff_edit)
         )
-    InboxPoller.install(application, services.store)
+
+    async def finish(unit: UpdateUnit, tx: Tx) -> None:
+        for chat_id, message_ids in unit.tracked.items():
+            await services.tracker.write(chat_id, message_ids, tx)
+        for person, message_id in unit.screens.values():
+            await services.conversation.write_screen(person, message_id, tx)
+
+    InboxPoller.install(application, services.store, finish)
     application.add_error_handler(_on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")

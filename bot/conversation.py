@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.update_unit import UpdateUnit
 from casework.effects import Effect as CaseEffect
 from casework.person_desk import PersonDesk
 from flows.engine import Engine
@@ -212,10 +213,16 @@ class Conversation:
         return None, language, None
 
     async def remember_screen(self, person: Person, message_id: int | None) -> None:
+        """Within an update, collected for the update's one closing transaction."""
+        unit = UpdateUnit.current()
+        if unit is not None:
+            unit.screen(person, message_id)
+            return
         async with self.store.db.transaction() as tx:
-            saved = await self.store.flow_runs.load(person.id, tx)
-            if saved is None:
-                return
-            await self.store.flow_runs.save(
-                person.id, {**saved, "screen_message_id": message_id}, tx
-            )
+            await self.write_screen(person, message_id, tx)
+
+    async def write_screen(self, person: Person, message_id: int | None, tx: Tx) -> None:
+        saved = await self.store.flow_runs.load(person.id, tx)
+        if saved is None:
+            return
+        await self.store.flow_runs.save(person.id, {**saved, "screen_message_id": message_id}, tx)

@@ -56,6 +56,16 @@ class FloodGate:
             lane.times.append(now)
         return True
 
+    def would_drop(self, key: int, counted: bool) -> bool:
+        """Whether an update now would be dropped (nothing changes): lets the caller skip any
+        work for a flood."""
+        lane = self._lanes.get(key)
+        if lane is None:
+            return False
+        now = self._clock()
+        recent = sum(1 for at in lane.times if at > now - self.seconds)
+        return lane.waiting >= self.backlog or (counted and recent >= self.limit)
+
     def notice_due(self, key: int) -> bool:
         """For someone refused outright (blocked): True at most once per window, so that a
         flood gets one answer, not one per message."""

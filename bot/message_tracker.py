@@ -7,6 +7,8 @@ from typing import Any
 
 from bot.logs import EventLogger
 from bot.safety import reschedule_cleanup
+from bot.update_unit import UpdateUnit
+from storage.repositories.base import Tx
 from storage.store import Store
 
 _log = EventLogger("tracker")
@@ -43,15 +45,26 @@ class MessageTracker:
             await self.record(chat_id, [message_id])
 
     async def record(self, chat_id: int, message_ids: list[int | None]) -> None:
+        """Within an update, collected for the update's one closing transaction; outside one
+        (a timer), written at once."""
         ids = [m for m in message_ids if m is not None]
         if not ids:
             return
+        unit = UpdateUnit.current()
+        if unit is not None:
+            unit.track(chat_id, ids)
+            return
         try:
-            person = await self.store.people.find(chat_id)
-            if person is not None:
-                await self.store.chat_messages.record(person.id, ids)
-                hours = int(person.consents.get("cleanup_hours", 0) or 0)
-                if hours:
-                    await reschedule_cleanup(self.store, person.id, hours)
+            async with self.store.db.transaction() as tx:
+                await self.write(chat_id, ids, tx)
         except Exception as exc:
             _log.error("message_not_tracked", exc)
+
+    async def write(self, chat_id: int, ids: list[int], tx: Tx) -> None:
+        person = await self.store.people.find(chat_id, tx)
+        if person is None:
+            return
+        await self.store.chat_messages.record(person.id, ids, tx)
+        hours = int(person.consents.get("cleanup_hours", 0) or 0)
+        if hours:
+            await reschedule_cleanup(self.store, person.id, hours, tx)

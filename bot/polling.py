@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -20,12 +21,15 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.logs import EventLogger
+from bot.update_unit import UpdateUnit
+from storage.repositories.base import Tx
 from storage.store import Store
 
 _log = EventLogger("polling")
 # The raw getUpdates answer is what the inbox stores, parsed once here; python-telegram-bot
 # suggests its own get_updates, which would parse the batch as a whole (one bad update fails it).
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
+BEGIN_GROUP = -1_000  # before every other handler group
 DONE_GROUP = 1_000  # after every other handler group
 MAX_BACKOFF_SECONDS = 2.0
 
@@ -47,13 +51,32 @@ class InboxPoller:
         self.stopped = asyncio.Event()
 
     @staticmethod
-    def install(application: Application[Any, Any, Any, Any, Any, Any], store: Store) -> None:
-        """Mark each update handled once every handler group has run for it."""
+    def install(
+        application: Application[Any, Any, Any, Any, Any, Any],
+        store: Store,
+        finish: Callable[[UpdateUnit, Tx], Awaitable[None]],
+    ) -> None:
+        """Open a unit of work for each update before its handlers run; once every handler
+        group has run, write the unit and mark the update handled, in one transaction."""
 
-        async def handled(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
-            if isinstance(update, Update):
-                await store.inbox.done(update.update_id)
+        async def begin(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
+            if not isinstance(update, Update):
+                return
+            update_id = update.update_id
 
+            async def close(unit: UpdateUnit) -> None:
+                async with store.db.transaction() as tx:
+                    if not unit.empty:
+                        await finish(unit, tx)
+                    await store.inbox.done(update_id, tx)
+
+            UpdateUnit.begin(close)
+
+        async def handled(_update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
+            await UpdateUnit.close_current()
+            UpdateUnit.end()
+
+        application.add_handler(TypeHandler(Update, begin), group=BEGIN_GROUP)
         application.add_handler(TypeHandler(Update, handled), group=DONE_GROUP)
 
     async def replay(self) -> int:

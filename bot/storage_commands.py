@@ -33,6 +33,7 @@ from storage.keyring import (
 )
 from storage.keyring import MIN_PASSPHRASE as MIN_KEY_PASSPHRASE
 from storage.keyring import PASSPHRASE_ENV as KEY_PASSPHRASE_ENV
+from storage.person_keys import key_store_path
 from storage.retention import purge
 from storage.rotation import reencrypt, rows_on_key, rows_on_other_keys
 from storage.sealing import CoordinatorPrivateKey, SealingError
@@ -275,7 +276,10 @@ def run_purge(settings: Settings, environ: Mapping[str, str]) -> str:
 
 def run_backup(settings: Settings, destination: Path) -> str:
     pages = backup(settings.paths.database, destination)
+    keys = key_store_path(settings.paths.database)
     return (
         f"Backed up {pages} pages to {destination}. The copy is encrypted like the "
-        "original; keep the master key file separately."
+        "original; keep the master key file separately.\nThe people's keys are not in it: "
+        f"back up {keys} separately and keep only its latest copy (an old copy would still "
+        "open people erased since); without it the copy cannot be read."
     )

@@ -218,6 +218,8 @@ class StaffDesk:
         refused = self._refusal(actor, case)
         if refused:
             return refused
+        if case.status == CaseStatus.NEW:
+            return [ReplyToStaff("staff.not_waiting")]
         async with self.store.db.transaction() as tx:
             if case.status == CaseStatus.WAITING:
                 await dequeue(self.store, case.id, tx)

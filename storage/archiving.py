@@ -1,4 +1,6 @@
-"""Seal a closed case for the coordinators and erase the bot's readable copy."""
+"""Seal a closed case for the coordinators and erase the bot's readable copy. The archive
+keeps no link to the person (see ``storage.repositories.archives``), so it never keeps their
+row, and the chat id it would lead to, alive."""
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ async def seal_case(store: Store, case: Case, public_key: CoordinatorPublicKey) 
         case.code,
         json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8"),
     )
+    owner_tag = store.person_keys.get_or_create(case.person_id).tag_archive(case.code)
     async with store.db.transaction() as tx:
-        await store.archives.add(case.code, case.person_id, sealed, tx)
+        await store.archives.add(case.code, sealed, owner_tag, tx)
         await store.cases.delete(case.id, tx)

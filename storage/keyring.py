@@ -51,6 +51,7 @@ class Purpose(StrEnum):
     FIELDS = "fields"
     PSEUDONYMS = "pseudonyms"
     CALLBACKS = "callbacks"
+    PERSON_KEYS = "person-keys"
 
 
 @dataclass(frozen=True, repr=False)

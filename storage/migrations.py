@@ -206,6 +206,48 @@ INBOX = Migration(
     ),
 )
 
+
+def _drop_fraction(table: str, column: str) -> str:
+    """``2026-11-21T09:00:05.123456+00:00`` -> ``2026-11-21T09:00:05+00:00``."""
+    return (
+        f"UPDATE {table} SET {column} = substr({column}, 1, 19) || substr({column}, 27) "  # noqa: S608 - constant names
+        f"WHERE substr({column}, 20, 1) = '.'"
+    )
+
+
+def _to_minute(table: str, column: str) -> str:
+    """``2026-11-21T09:00:05+00:00`` -> ``2026-11-21T09:00:00+00:00``."""
+    return (
+        f"UPDATE {table} SET {column} = substr({column}, 1, 17) || '00' || "  # noqa: S608 - constant names
+        f"substr({column}, 20) WHERE length({column}) >= 19 AND substr({column}, 18, 2) != '00'"
+    )
+
+
+PERSON_KEYS = Migration(
+    "0007_person_keys",
+    (
+        # Crypto-shredding (storage.person_keys): the id of the person key store that belongs
+        # to this database, so a missing or foreign key store is refused at start-up. Moving
+        # existing values to the people's keys is done by storage.shredding when the store
+        # opens (it needs the keys, which SQL does not have).
+        """CREATE TABLE person_key_store (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL
+        )""",
+        # Sealed archives no longer name a person: an HMAC under the person's key marks their
+        # own archives while that key exists (so erasure deletes them), and nobody's after.
+        "ALTER TABLE sealed_archives ADD COLUMN owner_tag BLOB",
+        # Clear timestamps lose their precision: minutes for the audit log and finished
+        # timers, seconds for due times and block expiries.
+        _drop_fraction("audit_log", "at"),
+        _to_minute("audit_log", "at"),
+        _drop_fraction("scheduled_actions", "due_at"),
+        _drop_fraction("scheduled_actions", "done_at"),
+        _to_minute("scheduled_actions", "done_at"),
+        _drop_fraction("blocks", "until"),
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     CASE_STATISTICS,
@@ -213,5 +255,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     CHAT_MESSAGES,
     STATISTICS_FOLDED,
     INBOX,
+    PERSON_KEYS,
 )
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

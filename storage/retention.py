@@ -54,7 +54,11 @@ async def purge(
       key, then the readable copy erased (without a key they stay, and are reported);
     - audit entries older than ``audit_days``;
     - finished scheduled actions older than ``idle_flow_run_days``;
-    - people not seen for ``idle_flow_run_days`` who have no case, archive or pending action.
+    - people not seen for ``idle_flow_run_days`` who have no case (open, or closed and not
+      yet sealed), conversation or pending action, even if sealed archives of theirs exist
+      (archives keep no link to them): their rows go and their data keys are destroyed;
+    - person keys left without a person (a crash between an erasure and its key's
+      destruction, or a person whose creation was rolled back).
     """
     idle_cutoff = (today - timedelta(days=policy.idle_flow_run_days)).isoformat()
     closed_cutoff = (today - timedelta(days=policy.closed_case_days)).isoformat()
@@ -80,12 +84,17 @@ async def purge(
         people = await tx.execute(
             "DELETE FROM people WHERE last_seen_on < ? "
             "AND NOT EXISTS (SELECT 1 FROM cases WHERE cases.person_id = people.id) "
-            "AND NOT EXISTS (SELECT 1 FROM sealed_archives a WHERE a.person_id = people.id) "
             "AND NOT EXISTS (SELECT 1 FROM flow_runs f WHERE f.person_id = people.id) "
             "AND NOT EXISTS (SELECT 1 FROM scheduled_actions s WHERE s.person_id = people.id "
             "AND s.done_at IS NULL)",
             (idle_cutoff,),
         )
+        cursor = await tx.execute("SELECT id FROM people")
+        living = {row[0] for row in await cursor.fetchall()}
+        await cursor.close()
+        # Read under the write lock: a person being created holds it from their key's making
+        # to their row's commit, so no new person's key is taken for an orphan.
+        orphans = store.person_keys.person_ids() - living
         report = PurgeReport(
             flow_runs=flow_runs.rowcount,
             cases_sealed=sealed,
@@ -96,4 +105,6 @@ async def purge(
             sealed_topic_ids=tuple(c.topic_id for c in expired[:sealed] if c.topic_id),
         )
     await store.db.checkpoint()
+    # After the rows are gone (durably): a key whose person no longer exists is destroyed.
+    store.person_keys.destroy(*orphans)
     return report

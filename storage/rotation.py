@@ -1,5 +1,10 @@
 """Key rotation: re-encrypt every value under the primary key, in small committed batches, so
-an interrupted rotation simply resumes where it stopped."""
+an interrupted rotation simply resumes where it stopped.
+
+Values under a person's data key are not touched: the person key store's wrapped data keys are
+re-wrapped under the new primary key instead. Values still under the master key are those that
+belong to nobody (the inbox, timers without a person) and, in a database not yet moved, older
+per-person values, which are moved to their person's key first."""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from storage.fields import key_id_of
+from storage.fields import VERSION, key_id_of
+from storage.shredding import move_to_person_keys
 from storage.store import ENCRYPTED_COLUMNS, Store
 
 BATCH = 500
@@ -17,24 +23,38 @@ BATCH = 500
 class RotationReport:
     reencrypted: dict[str, int] = field(default_factory=dict)
     pseudonyms: int = 0
+    person_keys: int = 0
+    moved_to_person_keys: int = 0
 
     @property
     def total(self) -> int:
-        return sum(self.reencrypted.values()) + self.pseudonyms
+        return (
+            sum(self.reencrypted.values())
+            + self.pseudonyms
+            + self.person_keys
+            + self.moved_to_person_keys
+        )
+
+
+_MASTER = bytes([VERSION])
 
 
 async def rows_on_other_keys(store: Store) -> dict[str, int]:
-    """How many values each column still holds under a key other than the primary."""
+    """How many values each column still holds under a master key other than the primary,
+    and how many person data keys are wrapped under one."""
     primary = struct.pack(">H", store.keyring.primary_id)
     counts: dict[str, int] = {}
     for table, column in ENCRYPTED_COLUMNS:
         row = await store.db.fetchone(
             f"SELECT count(*) AS n FROM {table} WHERE {column} IS NOT NULL "  # noqa: S608 - names from a constant
-            f"AND substr({column}, 2, 2) != ?",
-            (primary,),
+            f"AND substr({column}, 1, 1) = ? AND substr({column}, 2, 2) != ?",
+            (_MASTER, primary),
         )
         if row and row["n"]:
             counts[f"{table}.{column}"] = int(row["n"])
+    wrapped = store.person_keys.count_on_other_keys()
+    if wrapped:
+        counts["person_keys"] = wrapped
     row = await store.db.fetchone(
         "SELECT count(*) AS n FROM people WHERE pseudonym_key_id != ?", (store.keyring.primary_id,)
     )
@@ -48,10 +68,12 @@ async def rows_on_key(store: Store, key_id: int) -> int:
     total = 0
     for table, column in ENCRYPTED_COLUMNS:
         row = await store.db.fetchone(
-            f"SELECT count(*) AS n FROM {table} WHERE substr({column}, 2, 2) = ?",  # noqa: S608 - names from a constant
-            (marker,),
+            f"SELECT count(*) AS n FROM {table} WHERE substr({column}, 1, 1) = ? "  # noqa: S608 - names from a constant
+            f"AND substr({column}, 2, 2) = ?",
+            (_MASTER, marker),
         )
         total += int(row["n"]) if row else 0
+    total += store.person_keys.count_on_key(key_id)
     row = await store.db.fetchone(
         "SELECT count(*) AS n FROM people WHERE pseudonym_key_id = ?", (key_id,)
     )
@@ -65,10 +87,14 @@ async def reencrypt(
     on_batch: Callable[[str, int], None] | None = None,
     max_batches: int | None = None,
 ) -> RotationReport:
-    """Move every value to the primary key. ``max_batches`` stops early (to test resuming)."""
+    """Move every value to the primary key, and re-wrap every person data key under it.
+    ``max_batches`` stops early (to test resuming)."""
     primary_id = store.keyring.primary_id
     primary = struct.pack(">H", primary_id)
     report = RotationReport()
+    report.moved_to_person_keys = await move_to_person_keys(
+        store.db, store.cipher, batch=batch, max_batches=max_batches
+    )
     batches = 0
     for table, column in ENCRYPTED_COLUMNS:
         name = f"{table}.{column}"
@@ -76,8 +102,9 @@ async def reencrypt(
             async with store.db.transaction() as tx:
                 cursor = await tx.execute(
                     f"SELECT id, {column} AS value FROM {table} "  # noqa: S608 - names from a constant
-                    f"WHERE {column} IS NOT NULL AND substr({column}, 2, 2) != ? LIMIT ?",
-                    (primary, batch),
+                    f"WHERE {column} IS NOT NULL AND substr({column}, 1, 1) = ? "
+                    f"AND substr({column}, 2, 2) != ? LIMIT ?",
+                    (_MASTER, primary, batch),
                 )
                 rows = list(await cursor.fetchall())
                 await cursor.close()
@@ -96,6 +123,11 @@ async def reencrypt(
             report.reencrypted[name] = report.reencrypted.get(name, 0) + len(rows)
             if on_batch is not None:
                 on_batch(name, len(rows))
+    if max_batches is None or batches < max_batches:
+        report.person_keys = store.person_keys.rewrap(
+            batch, None if max_batches is None else max_batches - batches
+        )
+        batches += -(-report.person_keys // batch)
     while max_batches is None or batches < max_batches:
         async with store.db.transaction() as tx:
             cursor = await tx.execute(

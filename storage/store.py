@@ -8,6 +8,7 @@ from pathlib import Path
 from storage.db import Database
 from storage.fields import FieldCipher
 from storage.keyring import Keyring
+from storage.person_keys import PersonKeys, key_store_path
 from storage.pseudonyms import Pseudonymizer
 from storage.repositories.archives import ArchiveRepository
 from storage.repositories.audit import AuditRepository
@@ -22,9 +23,11 @@ from storage.repositories.people import PeopleRepository
 from storage.repositories.referrals import ReferralRepository
 from storage.repositories.relay import RelayRepository
 from storage.repositories.schedule import ScheduleRepository
+from storage.shredding import move_to_person_keys, open_person_keys
 
-# Every encrypted column, as (table, column). Rotation re-encrypts exactly these, and the
-# plaintext-scan tests write a marker through each.
+# Every encrypted column, as (table, column). Rotation re-encrypts exactly these (those under
+# the master key), and the plaintext-scan tests write a marker through each. Which of them are
+# under a person's key is ``storage.shredding.PERSON_COLUMNS``.
 ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("people", "chat_id"),
     ("people", "consents"),
@@ -44,6 +47,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
 class Store:
     db: Database
     keyring: Keyring
+    person_keys: PersonKeys
     cipher: FieldCipher
     pseudonyms: Pseudonymizer
     people: PeopleRepository
@@ -60,17 +64,49 @@ class Store:
     inbox: InboxRepository
 
     @classmethod
-    async def open(cls, path: Path, keyring: Keyring, clock: Clock = utc_now) -> Store:
-        return cls.attach(await Database.open(path, keyring), keyring, clock)
+    async def open(
+        cls,
+        path: Path,
+        keyring: Keyring,
+        clock: Clock = utc_now,
+        *,
+        key_store: Path | None = None,
+    ) -> Store:
+        """Open the database and its person key store (``<database>.keys`` unless
+        ``key_store`` says otherwise), refusing a missing or foreign one, and move values
+        written before crypto-shredding to their person's key."""
+        db = await Database.open(path, keyring)
+        try:
+            person_keys = await open_person_keys(db, keyring, key_store or key_store_path(path))
+        except BaseException:
+            await db.close()
+            raise
+        store = cls.attach(db, keyring, clock, person_keys=person_keys)
+        try:
+            await move_to_person_keys(db, store.cipher)
+        except BaseException:
+            await store.close()
+            raise
+        return store
 
     @classmethod
-    def attach(cls, db: Database, keyring: Keyring, clock: Clock = utc_now) -> Store:
-        """Repositories over an already opened database."""
-        cipher = FieldCipher(keyring)
+    def attach(
+        cls,
+        db: Database,
+        keyring: Keyring,
+        clock: Clock = utc_now,
+        *,
+        person_keys: PersonKeys | None = None,
+    ) -> Store:
+        """Repositories over an already opened database (and its person key store)."""
+        if person_keys is None:
+            person_keys = PersonKeys(key_store_path(db.path), keyring)
+        cipher = FieldCipher(keyring, person_keys)
         pseudonyms = Pseudonymizer(keyring)
         return cls(
             db=db,
             keyring=keyring,
+            person_keys=person_keys,
             cipher=cipher,
             pseudonyms=pseudonyms,
             people=PeopleRepository(db, cipher, pseudonyms, clock),
@@ -88,4 +124,7 @@ class Store:
         )
 
     async def close(self) -> None:
-        await self.db.close()
+        try:
+            await self.db.close()
+        finally:
+            self.person_keys.close()

@@ -19,6 +19,7 @@ from bot.delivery import CRISIS_TALK, Delivery
 from bot.logs import EventLogger
 from bot.rendering import ChatWriter
 from bot.services import BotContext, Services
+from bot.update_unit import UpdateUnit
 from casework.effects import Effect as CaseEffect
 from casework.effects import ToPerson
 from flows.events import (
@@ -106,29 +107,40 @@ async def on_private_update(update: Update, context: BotContext) -> None:
     priority = (query is not None and is_quick_exit_press(query.data)) or command_name(
         text
     ) in PRIORITY_COMMANDS
-    if not priority and query is None:
-        blocked = await services.person_desk.is_blocked(user.id)
-        if blocked and services.crisis.match(text) is None:
-            # Refused before taking a place in the queue: one neutral line per burst.
-            if services.flood.notice_due(user.id):
-                await handle_private(update, context)
-            return
     # A message written a while ago (held by Telegram while the bot was down, or handled again
     # from the inbox after a restart) arrives in a burst but is not a flood: it waits its turn
     # and is never dropped.
     late = (
         message is not None and (datetime.now(UTC) - message.date).total_seconds() > LATE_SECONDS
     )
+    # Crisis words are always heard, even in the middle of a flood.
+    crisis = bool(text) and services.crisis.match(text) is not None
+    keep = late or crisis
+    flooding = not priority and not keep and services.flood.would_drop(user.id, query is None)
+    if not priority and not flooding and query is None:
+        blocked = await services.person_desk.is_blocked(user.id)
+        if blocked and not crisis:
+            # Refused before taking a place in the queue: one neutral line per burst.
+            if services.flood.notice_due(user.id):
+                await handle_private(update, context)
+            elif message is not None:
+                await services.tracker.record(chat.id, [message.message_id])
+            return
     async with services.flood.turn(
         user.id,
         slow_down,
         priority=priority,
-        counted=query is None and not late,
-        droppable=not late,
+        counted=query is None and not keep,
+        droppable=not keep,
     ) as admitted:
         if admitted:
             await handle_private(update, context)
+            # Written before this person's next update may start (it reads this one's writes).
+            await UpdateUnit.close_current()
             return
+    # Dropped: still remembered, so that Quick exit deletes it from the phone too.
+    if message is not None:
+        await services.tracker.record(chat.id, [message.message_id])
     if query is not None:
         with contextlib.suppress(BadRequest):
             await query.answer()

@@ -1,4 +1,10 @@
-"""Sealed archives: closed cases sealed to the coordinators' public key (HPKE)."""
+"""Sealed archives: closed cases sealed to the coordinators' public key (HPKE).
+
+An archive names no person (``person_id`` stays NULL; the column is kept only because SQLite
+cannot drop a column with a foreign key). Its ``owner_tag`` is an HMAC of the case code under a
+key derived from the person's data key: while the person exists, erasure finds and deletes
+their archives with it; once the person is erased or purged and their key destroyed, the tag
+links the archive to nobody."""
 
 from __future__ import annotations
 
@@ -20,14 +26,14 @@ class ArchiveRepository(Repository):
     table = "sealed_archives"
 
     async def add(
-        self, case_code: str, person_id: str | None, sealed: bytes, tx: Tx | None = None
+        self, case_code: str, sealed: bytes, owner_tag: bytes | None = None, tx: Tx | None = None
     ) -> SealedArchive:
         archive = SealedArchive(new_row_id(), case_code, self.today().isoformat(), sealed)
         async with self.write(tx) as w:
             await w.execute(
-                "INSERT INTO sealed_archives (id, case_code, person_id, sealed_on, sealed) "
+                "INSERT INTO sealed_archives (id, case_code, owner_tag, sealed_on, sealed) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (archive.id, case_code, person_id, archive.sealed_on, sealed),
+                (archive.id, case_code, owner_tag, archive.sealed_on, sealed),
             )
         return archive
 

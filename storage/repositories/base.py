@@ -21,6 +21,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def to_second(moment: datetime) -> str:
+    """A time kept in clear, to the second in UTC (rounded down: a timer comes due less than
+    a second early at most): a clear column never holds a microsecond-exact time."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def to_minute(moment: datetime) -> str:
+    """A time kept in clear, to the minute in UTC (rounded down)."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+
+
 class Repository:
     table: str = ""
 
@@ -53,14 +64,26 @@ class Repository:
         rows = await self.fetch(sql, params, tx)
         return rows[0] if rows else None
 
-    def seal(self, column: str, row_id: str, value: str | bytes) -> bytes:
-        return self.cipher.encrypt(self.table, column, row_id, value)
+    async def person_of_case(self, case_id: str, tx: Tx | None = None) -> str | None:
+        """Whose key encrypts the values about a case."""
+        row = await self.fetch_one("SELECT person_id FROM cases WHERE id = ?", (case_id,), tx)
+        return None if row is None else str(row["person_id"])
+
+    def seal(
+        self, column: str, row_id: str, value: str | bytes, *, person: str | None = None
+    ) -> bytes:
+        """Encrypt under ``person``'s data key (crypto-shredding), or the master key."""
+        return self.cipher.encrypt(self.table, column, row_id, value, person=person)
 
     def open_text(self, column: str, row_id: str, value: bytes) -> str:
         return self.cipher.decrypt_text(self.table, column, row_id, value)
 
-    def seal_json(self, column: str, row_id: str, value: Any) -> bytes:
-        return self.seal(column, row_id, json.dumps(value, ensure_ascii=False, sort_keys=True))
+    def seal_json(
+        self, column: str, row_id: str, value: Any, *, person: str | None = None
+    ) -> bytes:
+        return self.seal(
+            column, row_id, json.dumps(value, ensure_ascii=False, sort_keys=True), person=person
+        )
 
     def open_json(self, column: str, row_id: str, value: bytes | None) -> Any:
         if value is None:

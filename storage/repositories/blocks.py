@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.ids import new_row_id
-from storage.repositories.base import Repository, Tx
+from storage.repositories.base import Repository, Tx, to_second
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class BlockRepository(Repository):
     async def add(
         self, person_id: str, until: datetime, by_alias: str, reason: str, tx: Tx | None = None
     ) -> Block:
+        until = datetime.fromisoformat(to_second(until))
         block = Block(new_row_id(), person_id, until, by_alias, reason)
         async with self.write(tx) as w:
             await w.execute(
@@ -32,8 +33,8 @@ class BlockRepository(Repository):
                 (
                     block.id,
                     person_id,
-                    self.seal("reason", block.id, reason),
-                    until.isoformat(),
+                    self.seal("reason", block.id, reason, person=person_id),
+                    to_second(until),
                     by_alias,
                 ),
             )
@@ -43,7 +44,7 @@ class BlockRepository(Repository):
         rows = await self.fetch(
             "SELECT * FROM blocks WHERE person_id = ? AND lifted = 0 AND until > ? "
             "ORDER BY until DESC LIMIT 1",
-            (person_id, self.clock().isoformat()),
+            (person_id, to_second(self.clock())),
             tx,
         )
         if not rows:

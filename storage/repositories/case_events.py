@@ -27,6 +27,7 @@ class CaseEventRepository(Repository):
         row_id = new_row_id()
         today = self.today().isoformat()
         async with self.write(tx) as w:
+            person = await self.person_of_case(case_id, w)
             await w.execute(
                 "INSERT INTO case_events (id, case_id, kind, actor, occurred_on, body) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -36,7 +37,7 @@ class CaseEventRepository(Repository):
                     kind,
                     actor,
                     today,
-                    None if body is None else self.seal("body", row_id, body),
+                    None if body is None else self.seal("body", row_id, body, person=person),
                 ),
             )
         return CaseEvent(row_id, case_id, kind, actor, today, body)

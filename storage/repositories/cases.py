@@ -102,7 +102,7 @@ class CaseRepository(Repository):
                             incident_month,
                             int(urgent),
                             today,
-                            self.seal_json("answers", row_id, answers),
+                            self.seal_json("answers", row_id, answers, person=person_id),
                             statistics_id,
                         ),
                     )
@@ -178,9 +178,12 @@ class CaseRepository(Repository):
         self, case_id: str, answers: dict[str, Any], tx: Tx | None = None
     ) -> None:
         async with self.write(tx) as w:
+            person = await self.person_of_case(case_id, w)
+            if person is None:
+                return
             await w.execute(
                 "UPDATE cases SET answers = ? WHERE id = ?",
-                (self.seal_json("answers", case_id, answers), case_id),
+                (self.seal_json("answers", case_id, answers, person=person), case_id),
             )
 
     async def update(self, case_id: str, tx: Tx | None = None, **fields: Any) -> None:
@@ -247,8 +250,15 @@ class CaseRepository(Repository):
     async def set_waiting_since(
         self, case_id: str, since: datetime | None, tx: Tx | None = None
     ) -> None:
-        value = None if since is None else self.seal("waiting_since", case_id, since.isoformat())
         async with self.write(tx) as w:
+            person = await self.person_of_case(case_id, w)
+            if person is None:
+                return
+            value = (
+                None
+                if since is None
+                else self.seal("waiting_since", case_id, since.isoformat(), person=person)
+            )
             await w.execute("UPDATE cases SET waiting_since = ? WHERE id = ?", (value, case_id))
 
     async def waiting_since(self, case_id: str) -> datetime | None:

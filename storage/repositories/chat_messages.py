@@ -38,12 +38,16 @@ class ChatMessageRepository(Repository):
                 row_id = new_row_id()
                 await w.execute(
                     "INSERT INTO chat_messages (id, person_id, message_ids) VALUES (?, ?, ?)",
-                    (row_id, person_id, self.seal_json("message_ids", row_id, entries)),
+                    (
+                        row_id,
+                        person_id,
+                        self.seal_json("message_ids", row_id, entries, person=person_id),
+                    ),
                 )
             else:
                 await w.execute(
                     "UPDATE chat_messages SET message_ids = ? WHERE id = ?",
-                    (self.seal_json("message_ids", row_id, entries), row_id),
+                    (self.seal_json("message_ids", row_id, entries, person=person_id), row_id),
                 )
 
     async def take(self, person_id: str, tx: Tx | None = None) -> list[int]:

@@ -30,12 +30,21 @@ class FlowRunRepository(Repository):
                 row_id = new_row_id()
                 await w.execute(
                     "INSERT INTO flow_runs (id, person_id, state, updated_on) VALUES (?, ?, ?, ?)",
-                    (row_id, person_id, self.seal_json("state", row_id, state), today),
+                    (
+                        row_id,
+                        person_id,
+                        self.seal_json("state", row_id, state, person=person_id),
+                        today,
+                    ),
                 )
             else:
                 await w.execute(
                     "UPDATE flow_runs SET state = ?, updated_on = ? WHERE id = ?",
-                    (self.seal_json("state", row["id"], state), today, row["id"]),
+                    (
+                        self.seal_json("state", row["id"], state, person=person_id),
+                        today,
+                        row["id"],
+                    ),
                 )
 
     async def delete(self, person_id: str, tx: Tx | None = None) -> None:

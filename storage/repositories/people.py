@@ -87,9 +87,9 @@ class PeopleRepository(Repository):
                     row_id,
                     pseudonym,
                     key_id,
-                    self.seal("chat_id", row_id, str(chat_id)),
+                    self.seal("chat_id", row_id, str(chat_id), person=row_id),
                     language,
-                    self.seal_json("consents", row_id, {}),
+                    self.seal_json("consents", row_id, {}, person=row_id),
                     today,
                     today,
                 ),
@@ -106,7 +106,7 @@ class PeopleRepository(Repository):
         async with self.write(tx) as w:
             await w.execute(
                 "UPDATE people SET consents = ? WHERE id = ?",
-                (self.seal_json("consents", person_id, consents), person_id),
+                (self.seal_json("consents", person_id, consents, person=person_id), person_id),
             )
 
     async def count(self) -> int:

@@ -46,6 +46,7 @@ class ReferralRepository(Repository):
     ) -> Referral:
         today = self.today().isoformat()
         async with self.write(tx) as w:
+            person = await self.person_of_case(case_id, w)
             for _ in range(10):
                 row_id, code = new_row_id(), "R" + new_code()
                 try:
@@ -57,7 +58,7 @@ class ReferralRepository(Repository):
                             code,
                             case_id,
                             partner,
-                            self.seal_json("summary", row_id, summary),
+                            self.seal_json("summary", row_id, summary, person=person),
                             today,
                             today,
                         ),
@@ -86,9 +87,20 @@ class ReferralRepository(Repository):
         self, referral_id: str, summary: dict[str, Any], tx: Tx | None = None
     ) -> None:
         async with self.write(tx) as w:
+            row = await self.fetch_one(
+                "SELECT c.person_id FROM referrals r JOIN cases c ON c.id = r.case_id "
+                "WHERE r.id = ?",
+                (referral_id,),
+                w,
+            )
+            if row is None:
+                return
             await w.execute(
                 "UPDATE referrals SET summary = ? WHERE id = ?",
-                (self.seal_json("summary", referral_id, summary), referral_id),
+                (
+                    self.seal_json("summary", referral_id, summary, person=row["person_id"]),
+                    referral_id,
+                ),
             )
 
     async def set_status(

@@ -9,7 +9,7 @@ from typing import Any
 
 from storage.db import Row
 from storage.ids import new_row_id
-from storage.repositories.base import Repository, Tx
+from storage.repositories.base import Repository, Tx, to_minute, to_second
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,13 @@ class ScheduleRepository(Repository):
     ) -> ScheduledAction:
         if due_at.tzinfo is None:
             raise ValueError("due_at must carry a time zone")
+        # Kept in clear to the second, in UTC so that the times compare as text.
+        due_at = datetime.fromisoformat(to_second(due_at))
         row_id = new_row_id()
         async with self.write(tx) as w:
+            person = person_id
+            if person is None and case_id is not None:
+                person = await self.person_of_case(case_id, w)
             await w.execute(
                 "INSERT INTO scheduled_actions (id, person_id, case_id, kind, due_at, payload) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -57,8 +62,8 @@ class ScheduleRepository(Repository):
                     person_id,
                     case_id,
                     kind,
-                    due_at.isoformat(),
-                    self.seal_json("payload", row_id, payload or {}),
+                    to_second(due_at),
+                    self.seal_json("payload", row_id, payload or {}, person=person),
                 ),
             )
         return ScheduledAction(row_id, kind, due_at, person_id, case_id, payload or {})
@@ -67,7 +72,7 @@ class ScheduleRepository(Repository):
         rows = await self.fetch(
             "SELECT * FROM scheduled_actions WHERE done_at IS NULL AND due_at <= ? "
             "ORDER BY due_at",
-            (now.isoformat(),),
+            (to_second(now),),
         )
         actions = [self._action(r) for r in rows]
         return [a for a in actions if not kinds or a.kind in kinds]
@@ -82,7 +87,7 @@ class ScheduleRepository(Repository):
         async with self.write(tx) as w:
             await w.execute(
                 "UPDATE scheduled_actions SET done_at = ? WHERE id = ?",
-                (self.clock().isoformat(), action_id),
+                (to_minute(self.clock()), action_id),
             )
 
     async def cancel(

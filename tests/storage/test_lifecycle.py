@@ -12,6 +12,7 @@ from storage.backup import backup
 from storage.db import DatabaseError
 from storage.erasure import erase_person
 from storage.keyring import Keyring
+from storage.person_keys import PersonKeyError, key_store_path
 from storage.retention import RetentionPolicy, purge
 from storage.rotation import reencrypt, rows_on_key, rows_on_other_keys
 from storage.sealing import CoordinatorPrivateKey, open_sealed
@@ -102,7 +103,14 @@ async def test_erasure_leaves_no_row_about_the_person(store: Store, db_path: Pat
     assert person is not None
     [case] = await store.cases.for_person(person.id)
     await store.cases.update(case.id, topic_id=77)
-    await store.archives.add("ZZZZ-ZZZZ", person.id, b"sealed")
+    await store.archives.add(
+        "ZZZZ-ZZZZ", b"sealed", store.person_keys.get(person.id).tag_archive("ZZZZ-ZZZZ")
+    )
+    other = await store.people.find(1000)
+    assert other is not None
+    await store.archives.add(
+        "YYYY-YYYY", b"kept", store.person_keys.get(other.id).tag_archive("YYYY-YYYY")
+    )
 
     result = await erase_person(store, person.pseudonym)
 
@@ -123,6 +131,8 @@ async def test_erasure_leaves_no_row_about_the_person(store: Store, db_path: Pat
             assert person.id not in values and person.pseudonym not in values, table
             assert case.id not in values, table
     await all_readable(store, people=3)  # everyone else is untouched
+    assert [a.case_code for a in await store.archives.all()] == ["YYYY-YYYY"]
+    assert not store.person_keys.exists(person.id), "the person's data key is destroyed"
     stats = await store.db.fetchone("SELECT count(*) AS n FROM case_statistics")
     assert stats is not None and stats["n"] == 3, "the erased case's per-case row is gone"
     folded = await store.db.fetchall("SELECT * FROM statistics_folded WHERE dimension = 'month'")
@@ -159,11 +169,13 @@ async def test_purge_removes_what_retention_says_and_nothing_else(
     report = await purge(store, policy, clock().date(), private.public_key())
 
     assert report.flow_runs == 2 and report.cases_sealed == 1
-    assert report.people == 1, "the idle person with nothing left goes; the one with a case stays"
+    assert report.people == 2, "idle people with no case go, even with a sealed archive"
     assert await store.flow_runs.load(recent.id) == {"step": "recent"}
     assert await store.flow_runs.load(old_person.id) is None
     assert await store.people.get(idle_only.id) is None
-    assert await store.people.get(old_person.id) is not None
+    assert await store.people.get(old_person.id) is None, "an archive keeps nobody alive"
+    assert not store.person_keys.exists(old_person.id), "and their data key is destroyed"
+    assert store.person_keys.exists(recent.id)
     assert await store.cases.get(old_case.id) is None
     assert await store.cases.get(open_case.id) is not None
     assert await store.cases.get(closed_recently.id) is not None
@@ -188,7 +200,9 @@ async def test_backup_is_a_usable_encrypted_copy(
     assert (copy.stat().st_mode & 0o777) == 0o600
     raw = copy.read_bytes()
     assert MARKER.encode() not in raw and str(USER_ID).encode() not in raw
-    restored = await Store.open(copy, keyring)
+    with pytest.raises(PersonKeyError, match=r"person key store .* is missing"):
+        await Store.open(copy, keyring)  # the people's keys are not in the backup
+    restored = await Store.open(copy, keyring, key_store=key_store_path(db_path))
     try:
         person = await restored.people.find(USER_ID)
         assert person is not None and person.consents == {MARKER: True}

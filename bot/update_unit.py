@@ -1,0 +1,60 @@
+"""One database unit at the end of each update.
+
+While an update is handled, the writes that follow its Bot API calls (the ids of the messages
+sent into a private chat, kept for Quick exit; the id of the screen now showing) are collected
+here instead of each being its own transaction, and written together with the inbox's "handled"
+mark in one transaction when every handler has run. The unit is per update: it lives in a
+context variable, which each update's task has its own copy of."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from storage.repositories.people import Person
+
+_current: ContextVar[UpdateUnit | None] = ContextVar("clgbt_update_unit", default=None)
+
+
+@dataclass
+class UpdateUnit:
+    close: Callable[[UpdateUnit], Awaitable[None]]
+    tracked: dict[int, list[int]] = field(default_factory=dict)  # chat id -> message ids
+    screens: dict[str, tuple[Person, int | None]] = field(default_factory=dict)
+    closed: bool = False
+
+    @staticmethod
+    def begin(close: Callable[[UpdateUnit], Awaitable[None]]) -> UpdateUnit:
+        unit = UpdateUnit(close)
+        _current.set(unit)
+        return unit
+
+    @staticmethod
+    async def close_current() -> None:
+        """Write the unit now (a person's update closes it before the next of their updates
+        may start, so that one reads what this one wrote)."""
+        unit = _current.get()
+        if unit is not None and not unit.closed:
+            unit.closed = True
+            await unit.close(unit)
+
+    @staticmethod
+    def current() -> UpdateUnit | None:
+        return _current.get()
+
+    @staticmethod
+    def end() -> UpdateUnit | None:
+        unit = _current.get()
+        _current.set(None)
+        return unit
+
+    def track(self, chat_id: int, message_ids: list[int]) -> None:
+        self.tracked.setdefault(chat_id, []).extend(message_ids)
+
+    def screen(self, person: Person, message_id: int | None) -> None:
+        self.screens[person.id] = (person, message_id)
+
+    @property
+    def empty(self) -> bool:
+        return not self.tracked and not self.screens
