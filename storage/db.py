@@ -227,9 +227,8 @@ class Database:
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         self._refuse_reentry()
         async with self._lock:
-            cursor = await self._connection.execute(sql, params)
-            rows = await cursor.fetchall()
-            await cursor.close()
+            # One trip to the database thread (execute, fetch and close together), not three.
+            rows = await self._connection.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:

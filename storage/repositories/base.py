@@ -55,9 +55,8 @@ class Repository:
     async def fetch(self, sql: str, params: Params = (), tx: Tx | None = None) -> list[Row]:
         if tx is None:
             return await self.db.fetchall(sql, params)
-        cursor = await tx.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
+        # One trip to the database thread (execute, fetch and close together), not three.
+        rows = await tx.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetch_one(self, sql: str, params: Params = (), tx: Tx | None = None) -> Row | None:
