@@ -21,6 +21,7 @@ from bot.config import (
 )
 from bot.content import Content, load_content
 from bot.conversation import Conversation, new_screen_token
+from bot.dropped_updates import DroppedUpdates
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
 from bot.logs import EventLogger
@@ -82,6 +83,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         follow_up_days=settings.handoff.follow_up_days,
     )
     handoff = Handoff(settings, store, renderer)
+    tracker = MessageTracker(store)
     return Services(
         settings=settings,
         content=content,
@@ -90,7 +92,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         renderer=renderer,
         handoff=handoff,
         referrals=Referrals(settings, store, renderer, handoff, content.partners),
-        tracker=MessageTracker(store),
+        tracker=tracker,
         crisis=CrisisDetector.load(),
         flood=FloodGate(
             settings.safety.messages_per_window,
@@ -100,6 +102,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         staff_order=StaffOrder(),
         staff_desk=StaffDesk(store, policy, content.texts, settings.staff.language),
         person_desk=person_desk,
+        dropped=DroppedUpdates(store, tracker),
         coordinator_public_key=public_key,
     )
 
@@ -164,6 +167,7 @@ async def stop_application(application: ClgbtApplication) -> None:
         await application.updater.stop()
     if application.running:
         await application.stop()
+    await application.services.dropped.close()
     await application.shutdown()
 
 

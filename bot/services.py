@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.content import Content
 from bot.conversation import Conversation
+from bot.dropped_updates import DroppedUpdates
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
 from bot.message_tracker import MessageTracker
@@ -38,6 +39,7 @@ class Services:
     staff_order: StaffOrder
     staff_desk: StaffDesk
     person_desk: PersonDesk
+    dropped: DroppedUpdates
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

@@ -23,6 +23,7 @@ class UpdateUnit:
     tracked: dict[int, list[int]] = field(default_factory=dict)  # chat id -> message ids
     screens: dict[str, tuple[Person, int | None]] = field(default_factory=dict)
     closed: bool = False
+    deferred: bool = False  # written elsewhere, in a batch (a dropped update)
 
     @staticmethod
     def begin(close: Callable[[UpdateUnit], Awaitable[None]]) -> UpdateUnit:
@@ -37,7 +38,8 @@ class UpdateUnit:
         unit = _current.get()
         if unit is not None and not unit.closed:
             unit.closed = True
-            await unit.close(unit)
+            if not unit.deferred:
+                await unit.close(unit)
 
     @staticmethod
     def current() -> UpdateUnit | None:

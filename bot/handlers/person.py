@@ -138,9 +138,15 @@ async def on_private_update(update: Update, context: BotContext) -> None:
             # Written before this person's next update may start (it reads this one's writes).
             await UpdateUnit.close_current()
             return
-    # Dropped: still remembered, so that Quick exit deletes it from the phone too.
+    # Dropped: still remembered (in a batch), so that Quick exit deletes it from the phone too.
+    unit = UpdateUnit.current()
+    remember: dict[int, list[int]] = {}
+    if unit is not None:
+        unit.deferred = True
+        remember = {chat_id: list(ids) for chat_id, ids in unit.tracked.items()}
     if message is not None:
-        await services.tracker.record(chat.id, [message.message_id])
+        remember.setdefault(chat.id, []).append(message.message_id)
+    services.dropped.add(update.update_id, remember)
     if query is not None:
         with contextlib.suppress(BadRequest):
             await query.answer()
@@ -255,6 +261,7 @@ async def carry_out(
             await query.answer(text)
     writer = ChatWriter(context.bot, services.renderer, chat_id)
     if final is not None:
+        await services.dropped.flush()  # dropped messages waiting to be remembered, too
         tracked = await services.store.chat_messages.take(outcome.person.id)
         if final.action is ActionKind.ERASE:
             result = await erase_person(services.store, outcome.person.pseudonym)
