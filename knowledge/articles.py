@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.marks import by_and_date
+
 ARTICLES_DIR = Path(__file__).parent / "articles"
 ORIGINAL = "original"
 REVIEWED = "reviewed"
@@ -121,15 +123,13 @@ def localise_number(value: str, language: str) -> str:
 
 
 def _review(value: object, path: Path, key: str) -> Review | None:
-    if value is None:
-        return None
-    if (
-        not isinstance(value, dict)
-        or not str(value.get("by") or "").strip()
-        or not isinstance(value.get("date"), date)
-    ):
-        raise ArticleError(f"{path}: {key} needs 'by' (the organisation, not a person) and 'date'")
-    return Review(str(value["by"]).strip(), value["date"])
+    try:
+        mark = by_and_date(value)
+    except ValueError:
+        raise ArticleError(
+            f"{path}: {key} needs 'by' (the organisation, not a person) and 'date'"
+        ) from None
+    return None if mark is None else Review(*mark)
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str]:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from knowledge.marks import by_and_date
+
 PARTNERS_FILE = Path(__file__).parent / "partners.yaml"
 ALL_PROVINCES = "all"
 CONTACT_KINDS = ("website", "phone", "office")
@@ -90,15 +92,11 @@ class Partner:
 
 
 def _confirmation(value: object, where: str) -> Confirmation | None:
-    if value is None:
-        return None
-    if (
-        not isinstance(value, dict)
-        or not str(value.get("by") or "").strip()
-        or not isinstance(value.get("date"), date)
-    ):
-        raise PartnerError(f"{where}: confirmed needs 'by' (who confirmed) and 'date'")
-    return Confirmation(str(value["by"]).strip(), value["date"])
+    try:
+        mark = by_and_date(value)
+    except ValueError:
+        raise PartnerError(f"{where}: confirmed needs 'by' (who confirmed) and 'date'") from None
+    return None if mark is None else Confirmation(*mark)
 
 
 def load_partners(path: Path = PARTNERS_FILE) -> tuple[Partner, ...]:

@@ -102,6 +102,26 @@ class Service:
         return int(case.topic_id)
 
 
+async def shared_intake_handed_off(person: Person, what: str) -> dict[str, Any]:
+    """From the main menu: an intake about violence at home whose summary counsellors may read,
+    saved, then "Yes, now" to a counsellor; returns the saved screen."""
+    await person.choose("Tell us what happened", "Do you agree")
+    await person.choose("Yes, keep a record", "What was it about?")
+    await person.choose("Violence at home", "Why do you think it happened?")
+    await person.choose("My gender identity", "In your own words")
+    await person.say_then(what, "Roughly when")
+    await person.choose("Skip", "In which province")
+    await person.choose("Battambang", "Who was responsible?")
+    await person.choose("A family member", "Is anyone in danger now?")
+    await person.choose("No", "What help would you like?")
+    await person.choose("A lawyer", "May a counsellor read")
+    await person.choose("Yes", "May we share it")
+    await person.choose("Yes", "Please check your answers")
+    saved = await person.choose("Save", "Would you like to talk to a counsellor")
+    await person.choose("Yes, now", "You are in the queue for a counsellor")
+    return saved
+
+
 @pytest.fixture
 async def staff(emulator: Emulator) -> Staff:
     client = emulator.client

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.handoff.conftest import Service
+from tests.handoff.conftest import Service, shared_intake_handed_off
 from tests.people import Person
 
 CRISIS = "he is going to kill me"
@@ -73,20 +73,7 @@ async def test_the_case_handed_off_is_the_one_just_recorded(service: Service) ->
     [crisis_case] = await service.store.cases.for_person(first.id)
 
     await person.expect("What would you like to do?")
-    await person.choose("Tell us what happened", "Do you agree")
-    await person.choose("Yes, keep a record", "What was it about?")
-    await person.choose("Violence at home", "Why do you think it happened?")
-    await person.choose("My gender identity", "In your own words")
-    await person.say_then("second story", "Roughly when")
-    await person.choose("Skip", "In which province")
-    await person.choose("Battambang", "Who was responsible?")
-    await person.choose("A family member", "Is anyone in danger now?")
-    await person.choose("No", "What help would you like?")
-    await person.choose("A lawyer", "May a counsellor read")
-    await person.choose("Yes", "May we share it")
-    await person.choose("Yes", "Please check your answers")
-    saved = await person.choose("Save", "Would you like to talk to a counsellor")
-    await person.choose("Yes, now", "You are in the queue for a counsellor")
+    saved = await shared_intake_handed_off(person, "second story")
 
     cases = await service.store.cases.for_person(first.id)
     intake_case = next(c for c in cases if c.id != crisis_case.id)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from storage.retention import RetentionPolicy, purge
 from storage.sealing import CoordinatorPrivateKey
-from tests.handoff.conftest import Service
+from tests.handoff.conftest import Service, shared_intake_handed_off
 from tests.people import Person
 from tests.storage.conftest import database_files
 
@@ -22,20 +22,7 @@ MARKER = "PANGOLIN-5150"
 async def claimed_intake_case(service: Service) -> tuple[Person, int]:
     person = await Person.join(service.client)
     await person.start_in_english()
-    await person.choose("Tell us what happened", "Do you agree")
-    await person.choose("Yes, keep a record", "What was it about?")
-    await person.choose("Violence at home", "Why do you think it happened?")
-    await person.choose("My gender identity", "In your own words")
-    await person.say_then(f"{MARKER} my father hit me", "Roughly when")
-    await person.choose("Skip", "In which province")
-    await person.choose("Battambang", "Who was responsible?")
-    await person.choose("A family member", "Is anyone in danger now?")
-    await person.choose("No", "What help would you like?")
-    await person.choose("A lawyer", "May a counsellor read")
-    await person.choose("Yes", "May we share it")
-    await person.choose("Yes", "Please check your answers")
-    await person.choose("Save", "Would you like to talk to a counsellor")
-    await person.choose("Yes, now", "You are in the queue for a counsellor")
+    await shared_intake_handed_off(person, f"{MARKER} my father hit me")
     thread = await service.topic_of(person)
     card = await service.staff.wait_topic(thread, "Case ")
     assert MARKER in card["text"], "the person agreed to share the summary with counsellors"
