@@ -201,6 +201,8 @@ class Conversation:
             due = datetime.now(UTC) + timedelta(days=self.follow_up_days)
             await self.store.schedule.add("follow_up", due, {}, person_id=person.id, tx=tx)
             return None, language, None
+        if effect.action is ActionKind.SHOW_SAVED:
+            return await self._saved_answers(tx, person), language, None
         if effect.action is ActionKind.FIND_PARTNERS:
             found = find_partners(
                 self.partners,
@@ -211,6 +213,15 @@ class Conversation:
             return ActionDone({"partner_count": str(len(found))}), language, None
         after_commit.append(effect)
         return None, language, None
+
+    async def _saved_answers(self, tx: Tx, person: Person) -> ActionDone:
+        """The person's newest saved intake, for them to read again (until they erase)."""
+        for case in reversed(await self.store.cases.for_person(person.id, tx)):
+            answers = await self.store.cases.answers(case.id, tx)
+            if answers:
+                shown = {k: str(v) for k, v in answers.items() if v is not None}
+                return ActionDone({**shown, "case_code": case.code, "has_saved": "yes"})
+        return ActionDone({"has_saved": "no"})
 
     async def remember_screen(self, person: Person, message_id: int | None) -> None:
         """Within an update, collected for the update's one closing transaction."""

@@ -37,12 +37,19 @@ class ActionKind(StrEnum):
     FIND_PARTNERS = "find_partners"
     SCHEDULE_FOLLOW_UP = "schedule_follow_up"
     SET_CLEANUP = "set_cleanup"
+    SHOW_SAVED = "show_saved"
 
 
 # Actions whose result the flow waits for before it goes on. A hand-off is answered when the
 # counsellor chat ends: while it lasts, the flow is quiet.
 AWAITED_ACTIONS = frozenset(
-    {ActionKind.CREATE_CASE, ActionKind.FIND_PARTNERS, ActionKind.HANDOFF, ActionKind.REFER}
+    {
+        ActionKind.CREATE_CASE,
+        ActionKind.FIND_PARTNERS,
+        ActionKind.HANDOFF,
+        ActionKind.REFER,
+        ActionKind.SHOW_SAVED,
+    }
 )
 # Actions after which the person's run is over.
 FINAL_ACTIONS = frozenset({ActionKind.ERASE, ActionKind.QUICK_EXIT})
