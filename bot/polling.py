@@ -42,9 +42,13 @@ class InboxPoller:
         *,
         timeout: int = 10,
         max_backoff: float = MAX_BACKOFF_SECONDS,
+        screen: Callable[[Update], bool] | None = None,
     ) -> None:
+        """``screen`` may refuse an update before it takes one of the application's update
+        slots (a flood); it then records the refusal itself."""
         self.application = application
         self.store = store
+        self.screen = screen
         self.timeout = timeout
         self.max_backoff = max_backoff
         self._task: asyncio.Task[None] | None = None
@@ -116,7 +120,7 @@ class InboxPoller:
             return None
         fresh = await self.store.inbox.add([(uid, item) for uid, item, _ in parsed])
         for update_id, _item, update in parsed:
-            if update_id in fresh:
+            if update_id in fresh and (self.screen is None or self.screen(update)):
                 await self.application.update_queue.put(update)
         return parsed[-1][0] + 1
 

@@ -23,6 +23,7 @@ from bot.content import Content, load_content
 from bot.conversation import Conversation, new_screen_token
 from bot.dropped_updates import DroppedUpdates
 from bot.flood_gate import FloodGate, StaffOrder
+from bot.handlers.person import flood_screen
 from bot.handoff import Handoff
 from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
@@ -132,7 +133,11 @@ async def start_polling(application: ClgbtApplication) -> None:
     await application.start()
     with contextlib.suppress(TelegramError):
         await application.bot.delete_webhook()
-    poller = InboxPoller(application, application.services.store)
+    poller = InboxPoller(
+        application,
+        application.services.store,
+        screen=flood_screen(application.services),
+    )
     application.poller = poller
     await poller.start()
 

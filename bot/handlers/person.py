@@ -8,6 +8,7 @@ case topic instead, and only /end, /exit (Quick exit) and /delete act on the bot
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telegram import CallbackQuery, Message, Update
@@ -150,6 +151,31 @@ async def on_private_update(update: Update, context: BotContext) -> None:
     if query is not None:
         with contextlib.suppress(BadRequest):
             await query.answer()
+
+
+def flood_screen(services: Services) -> Callable[[Update], bool]:
+    """For the polling loop: refuse, before it is queued, a typed message from someone whose
+    lane is already full or over the rate (it is remembered for Quick exit and marked handled
+    in a batch). Priority commands, crisis words and late messages always pass."""
+
+    def screen(update: Update) -> bool:
+        message = update.message
+        user = update.effective_user
+        if message is None or user is None or message.chat.type != "private":
+            return True
+        text = message.text or ""
+        if command_name(text) in PRIORITY_COMMANDS:
+            return True
+        if (datetime.now(UTC) - message.date).total_seconds() > LATE_SECONDS:
+            return True
+        if not services.flood.would_drop(user.id, True):
+            return True
+        if text and services.crisis.match(text) is not None:
+            return True
+        services.dropped.add(update.update_id, {message.chat.id: [message.message_id]})
+        return False
+
+    return screen
 
 
 def is_quick_exit_press(data: str | None) -> bool:
