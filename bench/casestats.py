@@ -23,8 +23,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bench import storage as storage_bench
-from bot.admin_commands import run_stats, statistics_universe
+from bot.admin_commands import run_stats
 from bot.config import PathSettings, Settings
+from bot.statistics_labels import statistics_universe
 from storage.keyring import Keyring
 from storage.statistics import build_tables
 from storage.store import Store

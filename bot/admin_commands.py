@@ -9,10 +9,9 @@ from pathlib import Path
 
 from bot.cli import UsageError
 from bot.config import Settings
-from bot.statistics_labels import add_province_names, with_province_names
+from bot.statistics_labels import add_province_names, statistics_universe, with_province_names
 from bot.storage_commands import PASSPHRASE_ENV
 from knowledge.catalogue import TextCatalogue
-from knowledge.taxonomy import load_taxonomy
 from storage.db import DatabaseError, open_read_only
 from storage.private_files import write_private
 from storage.review import list_archives, open_archive, to_markdown
@@ -20,17 +19,6 @@ from storage.sealing import CoordinatorPrivateKey, SealingError
 from storage.statistics import build_tables, render_csv, render_text
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def statistics_universe() -> dict[str, tuple[str, ...]]:
-    """Every value the statistics list even at zero, so a "<5" never proves a case exists."""
-    taxonomy = load_taxonomy()
-    return {
-        "category": taxonomy.get("categories", ()),
-        "perpetrator": taxonomy.get("perpetrators", ()),
-        "province": taxonomy.get("provinces", ()),
-        "outcome": taxonomy.get("outcomes", ()),
-    }
 
 
 def run_stats(

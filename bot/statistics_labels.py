@@ -9,6 +9,7 @@ import io
 from dataclasses import replace
 
 from knowledge.catalogue import TextCatalogue
+from knowledge.taxonomy import load_taxonomy
 from storage.statistics import Table
 
 PROVINCE = "province"
@@ -53,3 +54,14 @@ def add_province_names(csv_text: str, catalogue: TextCatalogue) -> str:
             names = ["", ""]
         writer.writerow([*row, *names])
     return buffer.getvalue()
+
+
+def statistics_universe() -> dict[str, tuple[str, ...]]:
+    """Every value the statistics list even at zero, so a "<5" never proves a case exists."""
+    taxonomy = load_taxonomy()
+    return {
+        "category": taxonomy.get("categories", ()),
+        "perpetrator": taxonomy.get("perpetrators", ()),
+        "province": taxonomy.get("provinces", ()),
+        "outcome": taxonomy.get("outcomes", ()),
+    }

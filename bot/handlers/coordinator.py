@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from bot.config import Role, StaffMember
 from bot.logs import EventLogger
 from bot.services import BotContext, Services
+from bot.statistics_labels import add_province_names, statistics_universe, with_province_names
 from storage.ids import normalise_code
 from storage.statistics import build_tables, render_csv, render_text
 
@@ -151,17 +152,19 @@ async def statistics(
     threshold = services.settings.referrals.small_cell_threshold
     connection = services.store.db.raw_reader()
     try:
-        tables = build_tables(connection, threshold, start, end)
+        tables = build_tables(connection, threshold, start, end, universe=statistics_universe())
     finally:
         connection.close()
     period = f"{start or '…'} – {end or '…'}"
     if name == "stats":
-        text = render_text(tables, threshold, f"clgbt statistics {period}")
+        named = with_province_names(tables, services.content.texts)
+        text = render_text(named, threshold, f"clgbt statistics {period}")
         await message.reply_text(f"<pre>{html.escape(text)}</pre>", parse_mode=ParseMode.HTML)
         await services.store.audit.record(member.alias, "stats_viewed", period)
         return
     stamp = datetime.now(UTC).strftime("%Y%m%d")
-    document = io.BytesIO(render_csv(tables, threshold).encode("utf-8"))
+    csv_text = add_province_names(render_csv(tables, threshold), services.content.texts)
+    document = io.BytesIO(csv_text.encode("utf-8"))
     await message.reply_document(
         document,
         filename=f"clgbt-statistics-{stamp}.csv",

@@ -158,7 +158,8 @@ async def test_coordinator_commands_are_refused_to_others_and_audited(
     summary = await service.client.wait_for_text(chat, "Events")
     assert MARKER in summary["text"] and summary["has_protected_content"]
     await service.client.send_text(sophea, "/stats 2026-01 2026-12", chat_id=chat)
-    await service.client.wait_for_text(chat, "clgbt statistics")
+    stats = await service.client.wait_for_text(chat, "clgbt statistics")
+    assert "Battambang" in stats["text"] and "KH-2 " not in stats["text"], "province names"
     await service.client.send_text(sophea, "/export", chat_id=chat)
     await service.client.wait_for(chat, lambda ms: any("document" in m for m in ms))
     await service.client.send_text(sophea, "/referrals", chat_id=chat)
