@@ -27,7 +27,9 @@ PEOPLE = int(os.environ.get("CLGBT_SOAK_PEOPLE", "20"))
 EACH_WAY = int(os.environ.get("CLGBT_SOAK_EACH_WAY", "25"))  # 20 x 25 x 2 = 1,000 messages
 KILLS = int(os.environ.get("CLGBT_SOAK_KILLS", "3"))
 OUTAGE_SECONDS = 60
-IN_FLIGHT_WINDOW = 1.0  # seconds before a kill in which an executed call may have lost its answer
+# A call that arrived this long before a kill may have been executed with its answer lost to the
+# kill: a second, plus the slowest answer the emulator is told to give (6 s).
+IN_FLIGHT_WINDOW = 7.0
 
 
 def soak_config(tmp_path: Path, emulator: Emulator, staff: dict[str, Any]) -> Path:
