@@ -29,10 +29,12 @@ class DroppedUpdates:
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
-    def add(self, update_id: int, messages: dict[int, list[int]]) -> None:
+    def add(self, update_id: int | None, messages: dict[int, list[int]]) -> None:
         """``messages``: chat id -> ids of messages to remember (the dropped one, and a
-        slow-down notice sent while dropping it)."""
-        self._updates.append(update_id)
+        slow-down notice sent while dropping it). ``update_id`` None: already marked handled
+        (refused by the polling loop)."""
+        if update_id is not None:
+            self._updates.append(update_id)
         for chat_id, ids in messages.items():
             self._messages.setdefault(chat_id, []).extend(ids)
         if self._task is None or self._task.done():

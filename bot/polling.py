@@ -42,10 +42,11 @@ class InboxPoller:
         *,
         timeout: int = 10,
         max_backoff: float = MAX_BACKOFF_SECONDS,
-        screen: Callable[[Update], bool] | None = None,
+        screen: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
-        """``screen`` may refuse an update before it takes one of the application's update
-        slots (a flood); it then records the refusal itself."""
+        """``screen`` may refuse an update, as it came, before it is parsed or takes one of
+        the application's update slots (a flood); it then records the refusal itself, and the
+        update is stored as handled, without its content."""
         self.application = application
         self.store = store
         self.screen = screen
@@ -115,14 +116,28 @@ class InboxPoller:
     async def receive(self, raw: list[Any]) -> int | None:
         """Store a batch as it came (one transaction), then queue the updates not seen before;
         returns the next offset."""
-        parsed = self.parse(raw)
-        if not parsed:
+        kept: list[Any] = []
+        refused: list[int] = []
+        last: int | None = None
+        for item in raw:
+            update_id = item.get("update_id") if isinstance(item, dict) else None
+            if not isinstance(update_id, int):
+                continue
+            last = update_id
+            if self.screen is not None and not self.screen(item):
+                refused.append(update_id)
+            else:
+                kept.append(item)
+        if last is None:
             return None
-        fresh = await self.store.inbox.add([(uid, item) for uid, item, _ in parsed])
+        parsed = self.parse(kept)
+        fresh = await self.store.inbox.add(
+            [(uid, item) for uid, item, _ in parsed], handled=refused
+        )
         for update_id, _item, update in parsed:
-            if update_id in fresh and (self.screen is None or self.screen(update)):
+            if update_id in fresh:
                 await self.application.update_queue.put(update)
-        return parsed[-1][0] + 1
+        return last + 1
 
     async def start(self) -> None:
         await self.replay()

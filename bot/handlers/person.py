@@ -8,8 +8,10 @@ case topic instead, and only /end, /exit (Quick exit) and /delete act on the bot
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
@@ -153,26 +155,38 @@ async def on_private_update(update: Update, context: BotContext) -> None:
             await query.answer()
 
 
-def flood_screen(services: Services) -> Callable[[Update], bool]:
-    """For the polling loop: refuse, before it is queued, a typed message from someone whose
-    lane is already full or over the rate (it is remembered for Quick exit and marked handled
-    in a batch). Priority commands, crisis words and late messages always pass."""
+def flood_screen(services: Services) -> Callable[[dict[str, Any]], bool]:
+    """For the polling loop, on the update as it came (nothing parsed yet): refuse a typed
+    message from someone whose lane is already full or over the rate; it is remembered for
+    Quick exit (in a batch) and stored as handled. Priority commands, crisis words and late
+    messages always pass."""
 
-    def screen(update: Update) -> bool:
-        message = update.message
-        user = update.effective_user
-        if message is None or user is None or message.chat.type != "private":
+    def screen(raw: dict[str, Any]) -> bool:
+        message = raw.get("message")
+        if not isinstance(message, dict):
             return True
-        text = message.text or ""
+        chat = message.get("chat")
+        sender = message.get("from")
+        if not isinstance(chat, dict) or chat.get("type") != "private":
+            return True
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        chat_id, message_id = chat.get("id"), message.get("message_id")
+        if not isinstance(user_id, int) or not isinstance(chat_id, int):
+            return True
+        if not isinstance(message_id, int):
+            return True
+        raw_text = message.get("text")
+        text = raw_text if isinstance(raw_text, str) else ""
         if command_name(text) in PRIORITY_COMMANDS:
             return True
-        if (datetime.now(UTC) - message.date).total_seconds() > LATE_SECONDS:
+        sent = message.get("date")
+        if not isinstance(sent, int) or time.time() - sent > LATE_SECONDS:
             return True
-        if not services.flood.would_drop(user.id, True):
+        if not services.flood.would_drop(user_id, True):
             return True
         if text and services.crisis.match(text) is not None:
             return True
-        services.dropped.add(update.update_id, {message.chat.id: [message.message_id]})
+        services.dropped.add(None, {chat_id: [message_id]})
         return False
 
     return screen

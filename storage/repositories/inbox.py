@@ -23,12 +23,23 @@ class InboxRepository(Repository):
         return self.clock().replace(second=0, microsecond=0).isoformat()
 
     async def add(
-        self, updates: list[tuple[int, dict[str, Any]]], tx: Tx | None = None
+        self,
+        updates: list[tuple[int, dict[str, Any]]],
+        tx: Tx | None = None,
+        *,
+        handled: list[int] | tuple[int, ...] = (),
     ) -> set[int]:
-        """Store the updates not seen before; returns the ids that are new."""
+        """Store the updates not seen before; returns the ids that are new. ``handled`` are
+        ids refused on arrival (a flood): kept as handled, without their content."""
         fresh: set[int] = set()
         received = self._minute()
         async with self.write(tx) as w:
+            if handled:
+                await w.executemany(
+                    "INSERT OR IGNORE INTO inbox (id, update_id, payload, received_at, done) "
+                    "VALUES (?, ?, NULL, ?, 1)",
+                    [(_row_id(u), u, received) for u in handled],
+                )
             for update_id, payload in updates:
                 row_id = _row_id(update_id)
                 cursor = await w.execute(
