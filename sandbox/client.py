@@ -258,6 +258,18 @@ class SandboxClient:
                 raise TimeoutError(f"condition not met in chat {chat_id}; last: {texts}")
             await asyncio.sleep(0.02)
 
+    async def wait_for_answer(self, query_id: str, within: float = 10.0) -> dict[str, Any]:
+        """Wait until the bot has answered a button press; return the answer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            answer = await self.callback_answer(query_id)
+            if answer is not None:
+                return answer
+            if loop.time() > deadline:
+                raise TimeoutError(f"button press {query_id} was never answered")
+            await asyncio.sleep(0.02)
+
     async def wait_for_text(
         self, chat_id: int, fragment: str, *, thread_id: int | None = None, within: float = 10.0
     ) -> dict[str, Any]:

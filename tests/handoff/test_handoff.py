@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.handoff.conftest import Service
 from tests.people import Person
+from tests.waiting import eventually
 
 
 def identity_leaks(messages: list[dict[str, object]], person: Person) -> list[str]:
@@ -71,7 +73,10 @@ async def test_claim_reply_both_ways_note_and_close(service: Service) -> None:
         staff.dara, "/note Person seems safe; follow up on the dismissal letter", thread
     )
     await staff.wait_topic(thread, "Note saved")
-    await asyncio.sleep(0.3)
+    # Dara's messages are handled in order: once the next one reaches the phone, a note that
+    # had been sent would be there before it.
+    await staff.say(staff.dara, "Thank you for telling me.", thread)
+    await person.expect("Thank you for telling me.")
     assert not any("dismissal letter" in str(m.get("text")) for m in await person.messages())
 
     await staff.say(staff.dara, "/close resolved", thread)
@@ -125,27 +130,31 @@ async def test_outsiders_and_forged_buttons_change_nothing(service: Service) -> 
     thread = await service.topic_of(person)
     for command in ("/claim", "/close resolved"):
         await staff.say(staff.outsider, command, thread)
-    await asyncio.sleep(0.5)
-    refusals = [
-        m
-        for m in await staff.topic_messages(thread)
-        if "Only counsellors, coordinators and admins" in str(m.get("text"))
-    ]
-    assert len(refusals) == 2
+
+    def refusals(messages: list[dict[str, Any]]) -> int:
+        return sum(
+            "Only counsellors, coordinators and admins" in str(m.get("text")) for m in messages
+        )
+
+    found_refusals = await eventually(
+        lambda: staff.topic_messages(thread), lambda ms: refusals(ms) >= 2, what="two refusals"
+    )
+    assert refusals(found_refusals) == 2
     card = (await staff.topic_messages(thread))[1]
     query = await service.client.press(
         int(staff.outsider["id"]), "Claim", chat_id=staff.group_id, message_id=card["message_id"]
     )
-    await asyncio.sleep(0.3)
-    answer = await service.client.callback_answer(query)
-    assert answer is not None and answer["show_alert"] and "Only counsellors" in answer["text"]
+    answer = await service.client.wait_for_answer(query)
+    assert answer["show_alert"] and "Only counsellors" in answer["text"]
     found = await service.store.people.find(person.id)
     case = await service.store.cases.open_for_person(found.id)
     assert case.status == "waiting" and case.assigned_alias is None
 
     screen = (await person.messages())[-1]
-    await service.client.press_forged(person.id, screen["message_id"], f"card:claim:{case.code}")
-    await asyncio.sleep(0.3)
+    forged = await service.client.press_forged(
+        person.id, screen["message_id"], f"card:claim:{case.code}"
+    )
+    await service.client.wait_for_answer(forged)  # answered once it has been handled
     case = await service.store.cases.open_for_person(found.id)
     assert case.assigned_alias is None, "a forged card button from a private chat does nothing"
 
@@ -185,7 +194,13 @@ async def test_an_unclaimed_case_pings_coordinators_once(service: Service) -> No
         )
     chat = service.staff.coordinators_chat
     await service.client.wait_for_text(chat, f"case {case.code}")
-    await asyncio.sleep(2.5)  # several more job runs
+    # A queue alert is sent from its pending timer only: once that is marked done (after the
+    # alert went out), no later run of the job can send it again.
+    await eventually(
+        lambda: service.store.schedule.pending("queue_alert"),
+        lambda pending: all(a.case_id != case.id for a in pending),
+        what="the alert's timer marked done",
+    )
     alerts = [m for m in await service.client.messages(chat) if case.code in str(m.get("text"))]
     assert len(alerts) == 1
 
@@ -237,15 +252,12 @@ async def test_a_deleted_topic_is_recreated_and_the_message_arrives(service: Ser
     await person.say("Are you still getting my messages?")
     found = await service.store.people.find(person.id)
 
-    async def new_topic() -> int:
-        for _ in range(100):
-            case = await service.store.cases.open_for_person(found.id)
-            if case.topic_id != thread:
-                return int(case.topic_id)
-            await asyncio.sleep(0.05)
-        raise AssertionError("no new topic")
-
-    fresh = await new_topic()
+    case = await eventually(
+        lambda: service.store.cases.open_for_person(found.id),
+        lambda c: c.topic_id != thread,
+        what="a new topic",
+    )
+    fresh = int(case.topic_id)
     await staff.wait_topic(fresh, "Are you still getting my messages?")
     await staff.wait_topic(fresh, "re-created")
 
@@ -256,9 +268,9 @@ async def test_a_closed_topic_is_recreated_too(service: Service) -> None:
     thread = await service.topic_of(person)
     await service.client.close_topic_by_hand(staff.group_id, thread)
     await person.say("Hello again")
-    await asyncio.sleep(0.5)
-    fresh = await service.topic_of(person)
-    assert fresh != thread
+    fresh = await eventually(
+        lambda: service.topic_of(person), lambda topic: topic != thread, what="a new topic"
+    )
     await staff.wait_topic(fresh, "Hello again")
 
 
@@ -282,11 +294,11 @@ async def test_quick_exit_and_erase_work_during_a_counsellor_chat(service: Servi
     await person.expect("Erase everything?")
     await person.press("Yes, erase everything")
     await person.expect("Have a good day!")
-    for _ in range(50):
-        if not await service.client.topics(staff.group_id):
-            break
-        await asyncio.sleep(0.05)
-    assert await service.client.topics(staff.group_id) == [], "erasure deletes the topic"
+    await eventually(
+        lambda: service.client.topics(staff.group_id),
+        lambda topics: topics == [],
+        what="erasure deleting the topic",
+    )
     assert await service.client.messages(staff.group_id, thread) == []
 
 
@@ -295,7 +307,10 @@ async def test_location_is_relayed_only_after_a_warning(service: Service) -> Non
     thread = await service.topic_of(person)
     await service.client.send_location(person.id, 11.55, 104.92)
     await person.expect("sharing a location tells the counsellor where you are")
-    await asyncio.sleep(0.3)
+    # The person's messages are handled in order: a location relayed before the warning's
+    # next message would be in the topic before it.
+    await person.say("ok")
+    await service.staff.wait_topic(thread, "ok")
     assert not any("location" in m for m in await service.staff.topic_messages(thread))
     await service.client.send_location(person.id, 11.55, 104.92)
     await service.client.wait_for(
@@ -346,8 +361,7 @@ async def test_release_transfer_summary_and_block(service: Service) -> None:
 
     await staff.say(staff.dara, "/block 7 abusive messages", thread)
     await person.expect("This conversation has ended.")
-    await person.say("are you there???")
-    await asyncio.sleep(0.3)
+    await person.say_then("are you there???", "This conversation has ended.")
     assert not any(
         "are you there???" in str(m.get("text")) for m in await staff.topic_messages(thread)
     )
@@ -379,8 +393,8 @@ async def test_an_accepted_check_in_comes_back(service: Service) -> None:
     await person.expect("Are things better for you now?")
     await person.choose("Not really", "A counsellor can talk with you here")
     # The timer is marked done once its message went out (at least once): wait for that.
-    for _ in range(200):
-        if await service.store.schedule.pending("follow_up") == []:
-            break
-        await asyncio.sleep(0.05)
-    assert await service.store.schedule.pending("follow_up") == []
+    await eventually(
+        lambda: service.store.schedule.pending("follow_up"),
+        lambda pending: pending == [],
+        what="the check-in's timer marked done",
+    )
