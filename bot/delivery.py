@@ -22,7 +22,6 @@ from casework.effects import (
     CloseTopic,
     CopyToPerson,
     CopyToTopic,
-    DeleteTopics,
     Effect,
     Keyboard,
     MirrorEdit,
@@ -104,8 +103,6 @@ class Delivery:
             if case is not None and case.topic_id is not None:
                 with contextlib.suppress(BadRequest):
                     await self.bot.close_forum_topic(handoff.group_id, case.topic_id)
-        elif isinstance(effect, DeleteTopics):
-            await handoff.delete_topics(self.bot, list(effect.topic_ids))
         elif isinstance(effect, CopyToPerson):
             await self._copy_to_person(effect, origin)
         elif isinstance(effect, CopyToTopic):
@@ -143,14 +140,9 @@ class Delivery:
         person = await services.store.people.get(effect.person_id)
         if person is None:
             return
-        key = effect.key
-        if not services.content.texts.has(key) and key.endswith(".no_staff"):
-            key = key.removesuffix(".no_staff")
-        text = services.renderer.text(key, person.language, dict(effect.params))
+        text = services.renderer.text(effect.key, person.language, dict(effect.params))
         keyboard = None
-        if effect.keyboard is Keyboard.RELAY:
-            keyboard = services.handoff.relay_keyboard(person.language)
-        elif effect.keyboard is Keyboard.CRISIS_TALK:
+        if effect.keyboard is Keyboard.CRISIS_TALK:
             keyboard = InlineKeyboardMarkup(
                 [
                     [

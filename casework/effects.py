@@ -11,7 +11,6 @@ from enum import StrEnum
 class Keyboard(StrEnum):
     """The few keyboards casework asks for; the bot renders them."""
 
-    RELAY = "relay"  # End chat / Quick exit under the hand-off message
     CRISIS_TALK = "crisis_talk"  # "Talk to a counsellor now" under a crisis reply
     CLOSE_OUTCOMES = "close_outcomes"  # one button per outcome for the case
 
@@ -70,11 +69,6 @@ class OpenTopic:
 @dataclass(frozen=True)
 class CloseTopic:
     case_id: str
-
-
-@dataclass(frozen=True)
-class DeleteTopics:
-    topic_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -141,7 +135,6 @@ Effect = (
     | StaffDocument
     | OpenTopic
     | CloseTopic
-    | DeleteTopics
     | CopyToPerson
     | CopyToTopic
     | MirrorEdit
@@ -149,8 +142,6 @@ Effect = (
     | ProposeReferral
     | AnswerReferral
 )
-
-PERSON_EFFECTS = (ToPerson, CopyToPerson, ShowFlow, ProposeReferral)
 
 
 def person_of(effect: Effect, case_person: Mapping[str, str]) -> str | None:

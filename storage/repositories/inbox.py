@@ -81,7 +81,3 @@ class InboxRepository(Repository):
                 (cutoff.isoformat(),),
             )
             return int(cursor.rowcount)
-
-    async def count_pending(self) -> int:
-        row = await self.fetch_one("SELECT count(*) AS n FROM inbox WHERE done = 0")
-        return int(row["n"]) if row else 0
