@@ -18,6 +18,8 @@ from bot.config import Settings
 from bot.handoff import Handoff
 from bot.logs import EventLogger
 from bot.rendering import Renderer
+from casework.model import ReferralStatus
+from casework.transitions import move_referral
 from knowledge.partners import Partner
 from storage.repositories.base import Tx
 from storage.repositories.cases import Case
@@ -147,14 +149,14 @@ class Referrals:
             return "referral.already_answered"
         if decision == "no":
             async with self.store.db.transaction() as tx:
-                await self.store.referrals.set_status(
-                    referral.id, "cancelled", "client_declined", tx
+                await move_referral(
+                    self.store, referral, ReferralStatus.CANCELLED, "client_declined", tx
                 )
                 await self.store.cases.record_referral_result(case.id, "client_declined", tx)
             await self.handoff.tell_topic(bot, case, "staff.referral_refused", code=referral.code)
             return "referral.not_shared"
         async with self.store.db.transaction() as tx:
-            await self.store.referrals.set_status(referral.id, "consented", None, tx)
+            await move_referral(self.store, referral, ReferralStatus.CONSENTED, None, tx)
             await self.store.events.add(case.id, "referral_consented", "person", referral.code, tx)
             if decision == "check":
                 due = datetime.now(UTC) + timedelta(days=self.settings.referrals.follow_up_days)
@@ -191,7 +193,7 @@ class Referrals:
         await bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard, protect_content=True
         )
-        await self.store.referrals.set_status(referral.id, "sent")
+        await move_referral(self.store, referral, ReferralStatus.SENT)
         await self.handoff.tell_topic(
             bot, case, "staff.referral_sent", code=referral.code, partner=partner.names["en"]
         )
@@ -201,7 +203,7 @@ class Referrals:
     async def partner_answer(
         self, bot: ExtBot[None], referral: Referral, case: Case, status: str, reason: str | None
     ) -> None:
-        await self.store.referrals.set_status(referral.id, status, reason)
+        await move_referral(self.store, referral, ReferralStatus(status), reason)
         await self.store.events.add(case.id, f"referral_{status}", referral.partner, reason)
         if status == "declined":
             await self.store.cases.record_referral_result(case.id, "declined")
@@ -213,7 +215,7 @@ class Referrals:
         self, bot: ExtBot[None], referral: Referral, case: Case, reason: str, alias: str
     ) -> None:
         async with self.store.db.transaction() as tx:
-            await self.store.referrals.set_status(referral.id, "done", reason, tx)
+            await move_referral(self.store, referral, ReferralStatus.DONE, reason, tx)
             await self.store.cases.record_referral_result(case.id, reason, tx)
             await self.store.events.add(case.id, "referral_done", alias, reason, tx)
         await self.handoff.tell_topic(

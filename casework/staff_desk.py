@@ -22,7 +22,7 @@ from casework.effects import (
     ToPerson,
     ToTopic,
 )
-from casework.model import CaseStatus, Presence
+from casework.model import REFERRAL_TRANSITIONS, CaseStatus, Presence, ReferralStatus
 from casework.policy import Actor, Clock, Policy, StaffRole, utc_now
 from casework.summaries import Line, render_lines
 from knowledge.catalogue import TextCatalogue
@@ -326,6 +326,12 @@ class StaffDesk:
         ):
             reasons = ", ".join(self.policy.referral_done_reasons)
             return [ReplyToStaff("staff.referral_done_usage", {"reasons": reasons})]
+        if (ReferralStatus(referral.status), ReferralStatus.DONE) not in REFERRAL_TRANSITIONS:
+            return [
+                ReplyToStaff(
+                    "staff.referral_not_open", {"code": referral.code, "status": referral.status}
+                )
+            ]
         return [AnswerReferral(case.id, referral.code, reason, actor.alias)]
 
     # ------------------------------------------------------------ desk commands

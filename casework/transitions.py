@@ -6,10 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from casework.model import CaseStatus, Presence, check_case, check_presence
+from casework.model import (
+    CaseStatus,
+    Presence,
+    ReferralStatus,
+    check_case,
+    check_presence,
+    check_referral,
+)
 from storage.queue import dequeue, enqueue
 from storage.repositories.base import Tx
 from storage.repositories.cases import Case
+from storage.repositories.referrals import Referral
 from storage.store import Store
 
 
@@ -57,3 +65,19 @@ async def close(store: Store, tx: Tx, case: Case, outcome: str | None) -> Case:
     await store.schedule.cancel(case_id=case.id, tx=tx)
     fresh = await store.cases.get(case.id, tx)
     return fresh or case
+
+
+async def move_referral(
+    store: Store,
+    referral: Referral,
+    status: ReferralStatus,
+    reason: str | None = None,
+    tx: Tx | None = None,
+) -> None:
+    """Change a referral's status if the table allows it, checked against what is stored (the
+    caller's copy may be older)."""
+    current = await store.referrals.get_by_code(referral.code, tx)
+    if current is None:
+        raise LookupError("the referral is gone")
+    check_referral(ReferralStatus(current.status), status)
+    await store.referrals.set_status(referral.id, status.value, reason, tx)

@@ -16,6 +16,8 @@ from bot.config import Role, StaffMember
 from bot.logs import EventLogger
 from bot.services import BotContext, Services
 from bot.statistics_labels import add_province_names, statistics_universe, with_province_names
+from casework.model import ReferralStatus
+from casework.transitions import move_referral
 from storage.ids import normalise_code
 from storage.statistics import build_tables, render_csv, render_text
 
@@ -125,7 +127,7 @@ async def referral_by_hand(
         await message.reply_text(services.handoff.staff_text("coordinator.no_referral"))
         return
     if action.strip() == "sent":
-        await store.referrals.set_status(referral.id, "sent")
+        await move_referral(store, referral, ReferralStatus.SENT)
         await store.audit.record(member.alias, "referral_passed_on", referral.code)
         await message.reply_text(
             services.handoff.staff_text("coordinator.referral_marked", code=referral.code)

@@ -26,6 +26,7 @@ from casework.model import (
 from casework.person_desk import PersonDesk
 from casework.staff_desk import StaffDesk
 from casework.summaries import TELEGRAM_LIMIT, Line, render_lines
+from casework.transitions import move_referral
 from storage.queue import QUEUE_ALERT
 from storage.store import Store
 from tests.casework.conftest import DARA, SOPHEA, VISAL
@@ -223,3 +224,23 @@ def test_render_lines_never_cuts_inside_markup(size: int) -> None:
     joined = "".join(parts)
     assert joined.count("&amp;") == size // 2
     assert joined.count("<b>") == joined.count("</b>")
+
+
+async def test_referral_changes_follow_the_table(
+    store: Store, people: PersonDesk, staff: StaffDesk
+) -> None:
+    who = await person(store, 110)
+    case, _ = await hand_off(store, people, who)
+    await staff.claim(DARA, case)
+    case = await store.cases.get(case.id) or case
+    referral = await store.referrals.create(case.id, "rock", {})
+    refused = await staff.act(DARA, case, "referral_done", f"{referral.code} helped")
+    assert refused == [
+        ReplyToStaff("staff.referral_not_open", {"code": referral.code, "status": "proposed"})
+    ], "a referral the person never agreed to cannot be marked done"
+    with pytest.raises(IllegalTransition):
+        await move_referral(store, referral, ReferralStatus.SENT)
+    await move_referral(store, referral, ReferralStatus.CONSENTED)
+    await move_referral(store, referral, ReferralStatus.SENT)  # checked against what is stored
+    stored = await store.referrals.get_by_code(referral.code)
+    assert stored is not None and stored.status == "sent"
