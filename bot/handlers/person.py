@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from telegram import CallbackQuery, Message, Update
@@ -110,22 +109,15 @@ async def on_private_update(update: Update, context: BotContext) -> None:
     priority = (query is not None and is_quick_exit_press(query.data)) or command_name(
         text
     ) in PRIORITY_COMMANDS
-    # A message written a while ago (held by Telegram while the bot was down, or handled again
-    # from the inbox after a restart) arrives in a burst but is not a flood: it waits its turn
-    # and is never dropped.
-    late = (
-        message is not None and (datetime.now(UTC) - message.date).total_seconds() > LATE_SECONDS
-    )
-    # Crisis words are always heard, even in the middle of a flood.
-    crisis = bool(text) and services.crisis.match(text) is not None
-    keep = late or crisis
+    crisis_kind = crisis_words(services, message.text or message.caption) if message else None
+    keep = crisis_kind is not None or (message is not None and is_late(message.date.timestamp()))
     flooding = not priority and not keep and services.flood.would_drop(user.id, query is None)
     if not priority and not flooding and query is None:
         blocked = await services.person_desk.is_blocked(user.id)
-        if blocked and not crisis:
+        if blocked and crisis_kind is None:
             # Refused before taking a place in the queue: one neutral line per burst.
             if services.flood.notice_due(user.id):
-                await handle_private(update, context)
+                await handle_private(update, context, crisis_kind)
             elif message is not None:
                 await services.tracker.record(chat.id, [message.message_id])
             return
@@ -137,7 +129,7 @@ async def on_private_update(update: Update, context: BotContext) -> None:
         droppable=not keep,
     ) as admitted:
         if admitted:
-            await handle_private(update, context)
+            await handle_private(update, context, crisis_kind)
             # Written before this person's next update may start (it reads this one's writes).
             await UpdateUnit.close_current()
             return
@@ -175,16 +167,17 @@ def flood_screen(services: Services) -> Callable[[dict[str, Any]], bool]:
             return True
         if not isinstance(message_id, int):
             return True
-        raw_text = message.get("text")
+        raw_text, raw_caption = message.get("text"), message.get("caption")
         text = raw_text if isinstance(raw_text, str) else ""
         if command_name(text) in PRIORITY_COMMANDS:
             return True
         sent = message.get("date")
-        if not isinstance(sent, int) or time.time() - sent > LATE_SECONDS:
+        if not isinstance(sent, int) or is_late(sent):
             return True
         if not services.flood.would_drop(user_id, True):
             return True
-        if text and services.crisis.match(text) is not None:
+        typed = text or (raw_caption if isinstance(raw_caption, str) else "")
+        if crisis_words(services, typed) is not None:
             return True
         services.dropped.add(None, {chat_id: [message_id]})
         return False
@@ -192,11 +185,25 @@ def flood_screen(services: Services) -> Callable[[dict[str, Any]], bool]:
     return screen
 
 
+def is_late(sent: float) -> bool:
+    """Written a while ago (held by Telegram while the bot was down, or handled again from the
+    inbox after a restart): it arrives in a burst but is not a flood, so it is never dropped."""
+    return time.time() - sent > LATE_SECONDS
+
+
+def crisis_words(services: Services, typed: str | None) -> str | None:
+    """The crisis kind in what the person typed (not a command), if any: always heard, even in
+    the middle of a flood."""
+    if not typed or command_name(typed) is not None:
+        return None
+    return services.crisis.match(typed)
+
+
 def is_quick_exit_press(data: str | None) -> bool:
     return bool(data) and (data == "relay.x" or str(data).endswith(".x"))
 
 
-async def handle_private(update: Update, context: BotContext) -> None:
+async def handle_private(update: Update, context: BotContext, crisis_kind: str | None) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
@@ -217,8 +224,6 @@ async def handle_private(update: Update, context: BotContext) -> None:
     else:
         return
 
-    typed = (message.text or message.caption or "") if message is not None else ""
-    crisis_kind = services.crisis.match(typed) if typed and command_name(typed) is None else None
     desk = services.person_desk
     delivery = Delivery(context.bot, services)
     state = await desk.state(user.id)
