@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from telegram.error import InvalidToken
+
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, TOKEN_ENV, ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -509,6 +511,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except UsageError as exc:
         print(f"clgbt: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except InvalidToken:
+        print(
+            f"clgbt: Telegram rejected the bot token; check {TOKEN_ENV} (or telegram.token_file) "
+            "against the token @BotFather gave you.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     except KeyboardInterrupt:
         print("\nStopped.", file=sys.stderr)

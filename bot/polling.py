@@ -53,7 +53,8 @@ class InboxPoller:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self._task: asyncio.Task[None] | None = None
-        self.stopped = asyncio.Event()
+        self.stopped = asyncio.Event()  # set when polling gave up (the token was rejected)
+        self.token_rejected = False
 
     @staticmethod
     def install(
@@ -170,6 +171,7 @@ class InboxPoller:
                 next_offset = await self.receive(raw if isinstance(raw, list) else [])
             except InvalidToken:
                 _log.warning("polling_stopped", reason="invalid_token")
+                self.token_rejected = True
                 self.stopped.set()
                 return
             except RetryAfter as exc:

@@ -176,8 +176,9 @@ async def stop_application(application: ClgbtApplication) -> None:
     await application.shutdown()
 
 
-async def wait_for_stop_signal() -> None:
-    stop = asyncio.Event()
+async def wait_for_stop_signal(stop: asyncio.Event | None = None) -> None:
+    """Until SIGINT or SIGTERM (or ``stop`` is set)."""
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
@@ -186,7 +187,7 @@ async def wait_for_stop_signal() -> None:
 
 
 async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, str]) -> None:
-    """Serve real Telegram until SIGINT or SIGTERM."""
+    """Serve real Telegram until SIGINT or SIGTERM (or Telegram rejects the token)."""
     services = await open_services(settings, environ)
     application = build_application(services, token=token)
     _log.info("bot_starting", mode=settings.telegram.mode.value)
@@ -196,7 +197,11 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
             webhook = await start_webhook(application, settings)
         else:
             await start_polling(application)
-        await wait_for_stop_signal()
+        poller = application.poller
+        await wait_for_stop_signal(poller.stopped if poller is not None else None)
+        if poller is not None and poller.token_rejected:
+            # Revoked while running: stop, so that the service manager sees a failure.
+            raise InvalidToken("Telegram rejected the bot token")
     finally:
         if webhook is not None:
             await webhook.stop()

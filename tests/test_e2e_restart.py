@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.keyring import create_key_file
-from tests.bot_process import BotProcess
+from tests.bot_process import ROOT, BotProcess
 from tests.conftest import TEST_TOKEN, Emulator
 from tests.people import Person
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -88,3 +88,24 @@ async def test_sigterm_during_a_burst_loses_nothing(
         assert len(greetings) >= 1
     log = bot_process.log.read_text(encoding="utf-8")
     assert "Traceback" not in log and "Burst" not in log
+
+
+async def test_a_rejected_token_stops_with_one_clear_line(bot_config: Path) -> None:
+    wrong = "987654321:WRONG-token-nobody-issued-this-one_x"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(bot_config),
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin"), "TELEGRAM_BOT_TOKEN": wrong},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    output = (out + err).decode()
+    assert process.returncode not in (0, None)
+    assert "Telegram rejected the bot token" in output
+    assert "Traceback" not in output and wrong not in output
