@@ -397,9 +397,11 @@ HOW = """\
   above. Quick exit: a person at the menu sends the burst at once, then `/exit`; timed until
   the neutral line is in the chat. Flood: one account sends the messages at once, then another
   person says /start and goes through the welcome.
-- Statistics: 1,000 cases are written through the store; their `case_statistics` rows are
-  then copied (new ids, opened months spread over 23 months) up to the size; timed are
-  `build_tables` alone and `clgbt stats` without the process start (`run_stats`).
+- Statistics: 1,000 cases are written through the store (a third closed, a fifth with a
+  referral result); their `case_statistics` rows are then copied (new ids, months spread over
+  23 months) up to the size and counted into `statistics_counts` by migration 0008's recount;
+  timed are `build_tables` alone and `clgbt stats` without the process start (`run_stats`),
+  both reading the monthly counts, not the rows.
 - Writes and purge: `bench/storage.py` (`run`): encrypted case writes in transactions of
   1,000, then a share of the cases closed past retention and purged (sealed and erased).
   Below 100,000 sealed cases the purge time is extrapolated linearly and says so.

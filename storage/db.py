@@ -1,5 +1,6 @@
-"""The database: one aiosqlite connection for all writes (``BEGIN IMMEDIATE``), WAL, foreign
-keys, a busy timeout and ``secure_delete``.
+"""The database: one connection for all writes (``BEGIN IMMEDIATE``), WAL, foreign keys, a
+busy timeout and ``secure_delete`` (statements run in place, commits in a worker thread: see
+``storage.connection``).
 
 Opening checks, before writing a single byte, that the code knows every applied migration and
 that the keyring opens the database's key check values; a refusal leaves the files as they were.
@@ -14,10 +15,8 @@ import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
-
+from storage.connection import Connection, Params, Row
 from storage.fields import DecryptionError, FieldCipher
 from storage.keyring import Keyring, KeyringError
 from storage.migrations import KNOWN_NAMES, MIGRATIONS, Migration
@@ -25,9 +24,6 @@ from storage.writer_lock import DatabaseInUse, WriterLock
 
 KEY_CHECK_PLAINTEXT = b"clgbt key check v1"
 BUSY_TIMEOUT_MS = 5000
-
-Row = sqlite3.Row
-Params = Sequence[Any] | dict[str, Any]
 
 
 class DatabaseError(Exception):
@@ -132,9 +128,7 @@ def make_private(path: Path) -> None:
 class Database:
     """One connection; every write and read is serialised through it."""
 
-    def __init__(
-        self, connection: aiosqlite.Connection, path: Path, lock: WriterLock | None = None
-    ) -> None:
+    def __init__(self, connection: Connection, path: Path, lock: WriterLock | None = None) -> None:
         self._writer_lock = lock
         self._connection = connection
         self._lock = asyncio.Lock()
@@ -162,11 +156,10 @@ class Database:
             raise DatabaseError(str(exc)) from None
         try:
             make_private(path)
-            connection = await aiosqlite.connect(path, isolation_level=None)
+            connection = await Connection.open(path)
         except BaseException:
             lock.release()
             raise
-        connection.row_factory = sqlite3.Row
         database = cls(connection, path, lock)
         try:
             for pragma in (
@@ -191,7 +184,7 @@ class Database:
                 return
             self._closed = True
             try:
-                await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                await self._connection.in_worker("PRAGMA wal_checkpoint(TRUNCATE)")
                 await self._connection.close()
             finally:
                 if self._writer_lock is not None:
@@ -199,7 +192,7 @@ class Database:
 
     # ------------------------------------------------------------ transactions
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
         self._refuse_reentry()
         async with self._lock:
@@ -211,7 +204,7 @@ class Database:
                 except BaseException:
                     await self._connection.execute("ROLLBACK")
                     raise
-                await self._connection.execute("COMMIT")
+                await self._connection.in_worker("COMMIT")
             finally:
                 self._owner = None
 
@@ -242,7 +235,7 @@ class Database:
     async def checkpoint(self) -> None:
         """Fold the WAL into the database and truncate it, so deleted data leaves the WAL."""
         async with self._lock:
-            await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._connection.in_worker("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # ------------------------------------------------------------ schema
     async def applied_migrations(self) -> list[str]:

@@ -8,28 +8,8 @@ from dataclasses import dataclass, field
 
 from storage.person_keys import KeyDestroyed
 from storage.repositories.base import Tx
-from storage.statistics import DIMENSIONS, NOT_RECORDED
+from storage.statistics_rows import fold_rows
 from storage.store import Store
-
-
-async def fold_statistics(tx: Tx, statistics_ids: list[str]) -> None:
-    """Replace per-case statistics rows by per-dimension counts (``statistics_folded``): the
-    published tables keep their numbers, and no row ties the case's attributes together."""
-    for statistics_id in statistics_ids:
-        cursor = await tx.execute("SELECT * FROM case_statistics WHERE id = ?", (statistics_id,))
-        row = await cursor.fetchone()
-        await cursor.close()
-        if row is None:
-            continue
-        for dimension, column in DIMENSIONS.items():
-            value = row[column] if row[column] is not None else NOT_RECORDED
-            await tx.execute(
-                "INSERT INTO statistics_folded (opened_month, dimension, value, count) "
-                "VALUES (?, ?, ?, 1) ON CONFLICT (opened_month, dimension, value) "
-                "DO UPDATE SET count = count + 1",
-                (row["opened_month"], dimension, str(value)),
-            )
-        await tx.execute("DELETE FROM case_statistics WHERE id = ?", (statistics_id,))
 
 
 async def delete_archives_of(store: Store, person_id: str, tx: Tx) -> int:
@@ -63,7 +43,8 @@ class ErasureResult:
 async def erase_person(store: Store, pseudonym: str) -> ErasureResult:
     """Delete the person's row; foreign keys cascade to flow runs, cases, case events,
     referrals, scheduled actions and blocks; their sealed archives are found by their owner
-    tag and deleted. Their cases' per-case statistics rows are folded into anonymous counts.
+    tag and deleted. Their cases' per-case statistics rows are folded into anonymous counts,
+    each in the month it is counted in (``storage.statistics_rows.fold_rows``).
     The WAL is then truncated so deleted pages leave it too, and last the person's data key is
     destroyed (after the rows, so a crash in between leaves an orphan key for the purge, never
     a live person without a key)."""
@@ -87,7 +68,7 @@ async def erase_person(store: Store, pseudonym: str) -> ErasureResult:
         ]
         await delete_archives_of(store, person.id, tx)
         await tx.execute("DELETE FROM people WHERE id = ?", (person.id,))
-        await fold_statistics(tx, statistics_ids)
+        await fold_rows(tx, statistics_ids)
     await store.db.checkpoint()
     store.person_keys.destroy(person.id)
     return ErasureResult(

@@ -248,6 +248,104 @@ PERSON_KEYS = Migration(
     ),
 )
 
+CLEAR_DAYS = Migration(
+    "0010_clear_days",
+    (
+        # Dates kept in clear are days, never times: the audit log, finished timers, blocks'
+        # ends and the inbox's arrival keep the day only. Pending timers' due times move into
+        # their encrypted payloads when the store opens (storage.repositories.schedule), which
+        # needs the keys.
+        "UPDATE audit_log SET at = substr(at, 1, 10) WHERE length(at) > 10",
+        "UPDATE scheduled_actions SET done_at = substr(done_at, 1, 10) WHERE length(done_at) > 10",
+        "UPDATE blocks SET until = substr(until, 1, 10) WHERE length(until) > 10",
+        "UPDATE inbox SET received_at = substr(received_at, 1, 10) WHERE length(received_at) > 10",
+    ),
+)
+
+SEALED_BATCHES = Migration(
+    "0009_sealed_batches",
+    (
+        # Purge seals closed cases in batches (storage.sealing, format version 2): one header
+        # per batch, its random batch key HPKE-sealed to the coordinators; each archive of the
+        # batch names it. Older archives (batch_id NULL) stay sealed case by case (version 1).
+        # A batch holds no person data; purge deletes it once erasure has taken its archives.
+        """CREATE TABLE sealed_batches (
+            id TEXT PRIMARY KEY,
+            sealed_on TEXT NOT NULL,
+            sealed_key BLOB NOT NULL
+        )""",
+        "ALTER TABLE sealed_archives ADD COLUMN batch_id TEXT REFERENCES sealed_batches(id)",
+        "CREATE INDEX sealed_archives_batch ON sealed_archives(batch_id)",
+        # Deleting cases and people in bulk: their foreign keys' cascades (and the purge's
+        # checks) find the rows of these tables by index instead of scanning each table once
+        # per deleted case or person.
+        "CREATE INDEX referrals_case ON referrals(case_id)",
+        "CREATE INDEX scheduled_actions_case ON scheduled_actions(case_id)",
+        "CREATE INDEX scheduled_actions_person ON scheduled_actions(person_id)",
+        # Archives name no person (person_id stays NULL), but deleting a person still looks
+        # for archives with their id: without this index, a scan of every archive.
+        "CREATE INDEX sealed_archives_person ON sealed_archives(person_id)",
+    ),
+)
+
+# Every statistics count summed from the per-case rows and the folded counts (the rules of
+# storage.statistics.contributions, in SQL): 0008 fills statistics_counts with it.
+STATISTICS_RECOUNT = """SELECT month, dimension, value, sum(n) FROM (
+    SELECT opened_month AS month, 'month' AS dimension, opened_month AS value, count(*) AS n
+        FROM case_statistics GROUP BY 1, 3
+    UNION ALL SELECT opened_month, 'category', coalesce(category, 'not_recorded'), count(*)
+        FROM case_statistics GROUP BY 1, 3
+    UNION ALL SELECT opened_month, 'province', coalesce(province, 'not_recorded'), count(*)
+        FROM case_statistics GROUP BY 1, 3
+    UNION ALL SELECT opened_month, 'perpetrator', coalesce(perpetrator, 'not_recorded'), count(*)
+        FROM case_statistics GROUP BY 1, 3
+    UNION ALL SELECT closed_month, 'outcome', coalesce(outcome, 'not_recorded'), count(*)
+        FROM case_statistics WHERE closed_month IS NOT NULL GROUP BY 1, 3
+    UNION ALL SELECT referral_month, 'referral_result',
+            coalesce(referral_result, 'not_recorded'), count(*)
+        FROM case_statistics WHERE referral_month IS NOT NULL GROUP BY 1, 3
+    UNION ALL SELECT month, dimension, value, count FROM statistics_folded
+) GROUP BY month, dimension, value"""
+
+STATISTICS_COUNTS = Migration(
+    "0008_statistics_counts",
+    (
+        # Each dimension is counted in a month fixed once that month ends (storage.statistics):
+        # the outcome in the month the case closed, a referral result in the month it was
+        # recorded. Rows written before know these months only from their case (a case gone
+        # since, sealed, keeps its opened month); folded counts keep the months they had, and
+        # their outcome and result "not_recorded" (mostly cases still open, or without a
+        # referral, which are no longer counted) go.
+        "ALTER TABLE case_statistics ADD COLUMN closed_month TEXT",
+        "ALTER TABLE case_statistics ADD COLUMN referral_month TEXT",
+        "CREATE INDEX cases_statistics_0008 ON cases(statistics_id)",  # for these updates only
+        """UPDATE case_statistics SET closed_month = (
+            SELECT substr(coalesce(c.closed_on, case_statistics.opened_month), 1, 7)
+            FROM cases AS c WHERE c.statistics_id = case_statistics.id AND c.status = 'closed')""",
+        """UPDATE case_statistics SET closed_month = opened_month WHERE NOT EXISTS
+            (SELECT 1 FROM cases AS c WHERE c.statistics_id = case_statistics.id)""",
+        """UPDATE case_statistics SET referral_month = coalesce(
+            (SELECT substr(max(f.updated_on), 1, 7) FROM cases AS c
+             JOIN referrals AS f ON f.case_id = c.id WHERE c.statistics_id = case_statistics.id),
+            opened_month) WHERE referral_result IS NOT NULL""",
+        "DROP INDEX cases_statistics_0008",
+        "ALTER TABLE statistics_folded RENAME COLUMN opened_month TO month",
+        """DELETE FROM statistics_folded
+            WHERE dimension IN ('outcome', 'referral_result') AND value = 'not_recorded'""",
+        # The monthly counts the statistics read (instead of scanning the rows), kept up to
+        # date in the transaction of every write of the two tables they sum
+        # (storage.statistics_rows); filled here from both.
+        """CREATE TABLE statistics_counts (
+            month TEXT NOT NULL,
+            dimension TEXT NOT NULL,
+            value TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (month, dimension, value)
+        ) WITHOUT ROWID""",
+        "INSERT INTO statistics_counts (month, dimension, value, count) " + STATISTICS_RECOUNT,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     CASE_STATISTICS,
@@ -256,5 +354,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     STATISTICS_FOLDED,
     INBOX,
     PERSON_KEYS,
+    STATISTICS_COUNTS,
+    SEALED_BATCHES,
+    CLEAR_DAYS,
 )
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

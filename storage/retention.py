@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from storage.archiving import seal_case
-from storage.sealing import CoordinatorPublicKey
+from storage.archiving import SealedCases, count_expired, seal_expired
+from storage.sealing import MAX_BATCH, CoordinatorPublicKey
 from storage.store import Store
 
 
@@ -45,35 +45,37 @@ class PurgeReport:
 
 
 async def purge(
-    store: Store, policy: RetentionPolicy, today: date, public_key: CoordinatorPublicKey | None
+    store: Store,
+    policy: RetentionPolicy,
+    today: date,
+    public_key: CoordinatorPublicKey | None,
+    *,
+    batch_size: int = MAX_BATCH,
 ) -> PurgeReport:
     """Remove what the policy says has expired on ``today``, and nothing else:
 
     - conversations (flow runs) not touched for ``idle_flow_run_days``;
     - closed cases closed more than ``closed_case_days`` ago: sealed to the coordinators'
-      key, then the readable copy erased (without a key they stay, and are reported);
+      key, then the readable copy erased, ``batch_size`` cases a transaction with one key
+      encapsulation each (``storage.archiving``; without a key they stay, and are reported);
     - audit entries older than ``audit_days``;
     - finished scheduled actions older than ``idle_flow_run_days``;
     - people not seen for ``idle_flow_run_days`` who have no case (open, or closed and not
       yet sealed), conversation or pending action, even if sealed archives of theirs exist
       (archives keep no link to them): their rows go and their data keys are destroyed;
     - person keys left without a person (a crash between an erasure and its key's
-      destruction, or a person whose creation was rolled back).
+      destruction, or a person whose creation was rolled back);
+    - batch headers left without archives (their people erased them).
     """
     idle_cutoff = (today - timedelta(days=policy.idle_flow_run_days)).isoformat()
     closed_cutoff = (today - timedelta(days=policy.closed_case_days)).isoformat()
     audit_cutoff = datetime.combine(today - timedelta(days=policy.audit_days), time()).isoformat()
 
-    expired = [
-        c
-        for c in await store.cases.by_status("closed")
-        if c.closed_on is not None and c.closed_on < closed_cutoff
-    ]
-    sealed = 0
-    if public_key is not None:
-        for case in expired:
-            await seal_case(store, case, public_key)
-            sealed += 1
+    sealed, awaiting_key = SealedCases(), 0
+    if public_key is None:
+        awaiting_key = await count_expired(store, closed_cutoff)
+    else:
+        sealed = await seal_expired(store, closed_cutoff, public_key, batch_size)
     async with store.db.transaction() as tx:
         flow_runs = await tx.execute("DELETE FROM flow_runs WHERE updated_on < ?", (idle_cutoff,))
         audit = await tx.execute("DELETE FROM audit_log WHERE at < ?", (audit_cutoff,))
@@ -95,14 +97,15 @@ async def purge(
         # Read under the write lock: a person being created holds it from their key's making
         # to their row's commit, so no new person's key is taken for an orphan.
         orphans = store.person_keys.person_ids() - living
+        await store.archives.delete_empty_batches(tx)
         report = PurgeReport(
             flow_runs=flow_runs.rowcount,
-            cases_sealed=sealed,
-            cases_awaiting_key=len(expired) - sealed,
+            cases_sealed=sealed.count,
+            cases_awaiting_key=awaiting_key,
             audit_entries=audit.rowcount,
             scheduled_actions=actions.rowcount,
             people=people.rowcount,
-            sealed_topic_ids=tuple(c.topic_id for c in expired[:sealed] if c.topic_id),
+            sealed_topic_ids=sealed.topic_ids,
         )
     await store.db.checkpoint()
     # After the rows are gone (durably): a key whose person no longer exists is destroyed.

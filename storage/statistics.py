@@ -1,12 +1,28 @@
 """Anonymous statistics for advocacy, with a publication model that cannot be differenced.
 
-Sources: ``case_statistics`` (one row per case, no link to a person, no free text) and
-``statistics_folded`` (the per-dimension counts of erased people's cases: a per-case row is
-folded into counts when its person is erased, so the table of a past month does not shrink
-and the erased person's combination of category, province and perpetrator is gone).
+Sources: ``statistics_counts`` (month, dimension, value, count), kept up to date in the same
+transaction as every write of the two tables it sums (``storage.statistics_rows``), so a
+table reads a few hundred counts and never scans the cases:
+
+- ``case_statistics``: one row per case, no link to a person, no free text;
+- ``statistics_folded``: counts no longer tied to a row: the counts of an erased person's
+  cases (a per-case row is folded into counts when its person is erased, so the table of a
+  past month does not shrink and the erased person's combination of category, province and
+  perpetrator is gone), and a referral result replaced after its month ended.
+
+:func:`recount` sums those two tables directly; the counts must always equal it.
 
 The model:
 
+- **Each dimension is counted in one month, fixed once that month ends.** Category,
+  province, perpetrator and the month itself in the month the case was opened (with the
+  values it had when that month ended: a later correction is not counted); the outcome in the
+  month the case was closed; the referral result in the month it was recorded (a result
+  replaced in a later month is counted again there, the earlier month keeping its count).
+  A case not closed yet has no outcome to count, nor a case without a referral result. Every
+  change therefore lands in the current month, and **a released month's table never
+  changes**: not when a case is closed or a referral answered later, nor when a person is
+  erased (their counts stay in the same months, folded).
 - **Closed periods only.** A table covers complete months, never the current one (nor a
   future one): a case opened today never shows, so two exports a day apart are identical.
 - **Every value listed.** Every value a caller names (the taxonomy's categories, provinces,
@@ -32,7 +48,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import Any, Protocol
 
+from storage.db import DatabaseError
+
+# Each dimension and the column of ``case_statistics`` that holds its value.
 DIMENSIONS = {
     "category": "category",
     "perpetrator": "perpetrator",
@@ -41,7 +62,78 @@ DIMENSIONS = {
     "outcome": "outcome",
     "referral_result": "referral_result",
 }
+# The column that holds the month each dimension is counted in (NULL: not counted yet).
+COUNTED_IN: Mapping[str, str] = MappingProxyType(
+    {
+        "category": "opened_month",
+        "perpetrator": "opened_month",
+        "province": "opened_month",
+        "month": "opened_month",
+        "outcome": "closed_month",
+        "referral_result": "referral_month",
+    }
+)
+# What the text tables say of the dimensions not counted in the month a case was opened.
+COUNTED_IN_NOTE: Mapping[str, str] = MappingProxyType(
+    {"outcome": "counted in the month closed", "referral_result": "counted in the month recorded"}
+)
 NOT_RECORDED = "not_recorded"
+Key = tuple[str, str, str]  # (month, dimension, value)
+
+
+class StatisticsRow(Protocol):
+    """A ``case_statistics`` row: a ``sqlite3.Row`` or a plain dict."""
+
+    def __getitem__(self, column: str) -> Any: ...
+
+
+def contributions(row: StatisticsRow) -> list[Key]:
+    """The counts one per-case row adds: one per dimension whose month is recorded."""
+    keys = []
+    for dimension, column in DIMENSIONS.items():
+        month = row[COUNTED_IN[dimension]]
+        if month is not None:
+            keys.append((str(month), dimension, str(row[column] or NOT_RECORDED)))
+    return keys
+
+
+def recount(connection: sqlite3.Connection) -> Counter[Key]:
+    """Every count summed directly from ``case_statistics`` and ``statistics_folded`` (a full
+    scan: what ``statistics_counts`` must always equal)."""
+    counts: Counter[Key] = Counter()
+    for dimension, column in DIMENSIONS.items():
+        month = COUNTED_IN[dimension]
+        rows = connection.execute(
+            f"SELECT {month}, coalesce({column}, ?), count(*) FROM case_statistics "  # noqa: S608 - constant columns
+            f"WHERE {month} IS NOT NULL GROUP BY 1, 2",
+            (NOT_RECORDED,),
+        )
+        for when, value, count in rows:
+            counts[(str(when), dimension, str(value))] += int(count)
+    folded = connection.execute("SELECT month, dimension, value, count FROM statistics_folded")
+    for when, dimension, value, count in folded:
+        counts[(str(when), str(dimension), str(value))] += int(count)
+    return +counts
+
+
+def stored_counts(connection: sqlite3.Connection) -> Counter[Key]:
+    """The whole ``statistics_counts`` table (zeros left out)."""
+    rows = connection.execute(
+        "SELECT month, dimension, value, count FROM statistics_counts WHERE count != 0"
+    )
+    return Counter({(str(m), str(d), str(v)): int(n) for m, d, v, n in rows})
+
+
+def require_counts(connection: sqlite3.Connection) -> None:
+    """Refuse a database that predates ``statistics_counts`` (opened read-only, unmigrated)."""
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'statistics_counts'"
+    ).fetchone()
+    if found is None:
+        raise DatabaseError(
+            "the database predates statistics counts (migration 0008_statistics_counts): "
+            "start clgbt once to upgrade it"
+        )
 
 
 @dataclass(frozen=True)
@@ -102,8 +194,7 @@ def publishable_range(
     low = start
     if low is None:
         row = connection.execute(
-            "SELECT min(m) FROM (SELECT min(opened_month) AS m FROM case_statistics "
-            "UNION ALL SELECT min(opened_month) FROM statistics_folded)"
+            "SELECT min(month) FROM statistics_counts WHERE count != 0"
         ).fetchone()
         low = str(row[0]) if row and row[0] else high
     return (low, high) if low <= high else None
@@ -112,24 +203,13 @@ def publishable_range(
 def monthly_counts(
     connection: sqlite3.Connection, dimension: str, low: str, high: str
 ) -> dict[tuple[str, str], int]:
-    """``(month, value) -> count`` for one dimension, per-case rows and folded counts added."""
-    column = DIMENSIONS[dimension]
-    counts: Counter[tuple[str, str]] = Counter()
+    """``(month, value) -> count`` for one dimension, read from ``statistics_counts``."""
     rows = connection.execute(
-        f"SELECT opened_month, coalesce({column}, ?) AS value, count(*) "  # noqa: S608 - column from a constant
-        "FROM case_statistics WHERE opened_month BETWEEN ? AND ? GROUP BY opened_month, value",
-        (NOT_RECORDED, low, high),
+        "SELECT month, value, count FROM statistics_counts "
+        "WHERE month BETWEEN ? AND ? AND dimension = ? AND count != 0",
+        (low, high, dimension),
     )
-    for month, value, count in rows:
-        counts[(str(month), str(value))] += int(count)
-    folded = connection.execute(
-        "SELECT opened_month, value, count FROM statistics_folded "
-        "WHERE dimension = ? AND opened_month BETWEEN ? AND ?",
-        (dimension, low, high),
-    )
-    for month, value, count in folded:
-        counts[(str(month), str(value))] += int(count)
-    return dict(counts)
+    return {(str(month), str(value)): int(count) for month, value, count in rows}
 
 
 def combine(tables: list[Table], dimension: str) -> Table:
@@ -159,6 +239,7 @@ def build_tables(
     """One table per dimension for the complete months from ``start`` to ``end`` (see the
     module's publication model). ``universe`` names the values to list even when zero."""
     today = today or datetime.now(UTC).date()
+    require_counts(connection)
     period = publishable_range(connection, start, end, today)
     if period is None:
         return [Table(name, (), 0, True) for name in DIMENSIONS]
@@ -196,7 +277,8 @@ def render_text(tables: list[Table], threshold: int, title: str) -> str:
     lines = [title]
     for table in tables:
         lines.append("")
-        lines.append(f"{table.dimension}")
+        note = COUNTED_IN_NOTE.get(table.dimension)
+        lines.append(f"{table.dimension} ({note})" if note else table.dimension)
         for cell in table.cells:
             lines.append(f"  {cell.value:<28} {cell.shown(threshold):>6}")
         total = f"<{threshold}" if table.total_hidden else str(table.total)

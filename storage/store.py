@@ -74,7 +74,8 @@ class Store:
     ) -> Store:
         """Open the database and its person key store (``<database>.keys`` unless
         ``key_store`` says otherwise), refusing a missing or foreign one, and move values
-        written before crypto-shredding to their person's key."""
+        written before crypto-shredding to their person's key (and timers' due times written
+        in clear into their encrypted payloads)."""
         db = await Database.open(path, keyring)
         try:
             person_keys = await open_person_keys(db, keyring, key_store or key_store_path(path))
@@ -84,6 +85,7 @@ class Store:
         store = cls.attach(db, keyring, clock, person_keys=person_keys)
         try:
             await move_to_person_keys(db, store.cipher)
+            await store.schedule.hide_due_times()
         except BaseException:
             await store.close()
             raise

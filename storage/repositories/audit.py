@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.ids import new_row_id
-from storage.repositories.base import Repository, Tx, to_minute
+from storage.repositories.base import Repository, Tx, to_day
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class AuditRepository(Repository):
     async def record(
         self, actor: str, action: str, target: str | None = None, tx: Tx | None = None
     ) -> AuditEntry:
-        # To the minute: the log says who did what, not a timeline to match against traffic.
-        entry = AuditEntry(new_row_id(), to_minute(self.clock()), actor, action, target)
+        # The day only: the log says who did what, not a timeline to match against traffic.
+        entry = AuditEntry(new_row_id(), to_day(self.clock()), actor, action, target)
         async with self.write(tx) as w:
             await w.execute(
                 "INSERT INTO audit_log (id, at, actor, action, target) VALUES (?, ?, ?, ?, ?)",

@@ -8,28 +8,22 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.db import Database, Params, Row
+from storage.connection import Connection, Params, Row
+from storage.db import Database
 from storage.fields import FieldCipher
 
 Clock = Callable[[], datetime]
-Tx = aiosqlite.Connection
+Tx = Connection
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def to_second(moment: datetime) -> str:
-    """A time kept in clear, to the second in UTC (rounded down: a timer comes due less than
-    a second early at most): a clear column never holds a microsecond-exact time."""
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def to_minute(moment: datetime) -> str:
-    """A time kept in clear, to the minute in UTC (rounded down)."""
-    return moment.astimezone(UTC).replace(second=0, microsecond=0).isoformat()
+def to_day(moment: datetime) -> str:
+    """A date kept in clear: the UTC day, never a time. Anything that needs the time of day
+    (a timer's due time, a block's end) keeps it encrypted."""
+    return moment.astimezone(UTC).date().isoformat()
 
 
 class Repository:

@@ -1,19 +1,22 @@
-"""Blocks: a pseudonym silenced for abuse, with a reason (encrypted) and an expiry."""
+"""Blocks: a pseudonym silenced for abuse, with a reason (encrypted) and an expiry.
+
+The expiry is kept in clear as a day (never a time): a block runs to the end of that day in
+UTC, so a block of N days lasts at least N days and less than N + 1."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from storage.ids import new_row_id
-from storage.repositories.base import Repository, Tx, to_second
+from storage.repositories.base import Repository, Tx, to_day
 
 
 @dataclass(frozen=True)
 class Block:
     id: str
     person_id: str
-    until: datetime
+    until: date  # the last day (UTC) of the block
     by_alias: str
     reason: str
 
@@ -24,8 +27,8 @@ class BlockRepository(Repository):
     async def add(
         self, person_id: str, until: datetime, by_alias: str, reason: str, tx: Tx | None = None
     ) -> Block:
-        until = datetime.fromisoformat(to_second(until))
-        block = Block(new_row_id(), person_id, until, by_alias, reason)
+        last_day = date.fromisoformat(to_day(until))
+        block = Block(new_row_id(), person_id, last_day, by_alias, reason)
         async with self.write(tx) as w:
             await w.execute(
                 "INSERT INTO blocks (id, person_id, reason, until, by_alias) "
@@ -34,7 +37,7 @@ class BlockRepository(Repository):
                     block.id,
                     person_id,
                     self.seal("reason", block.id, reason, person=person_id),
-                    to_second(until),
+                    last_day.isoformat(),
                     by_alias,
                 ),
             )
@@ -42,9 +45,9 @@ class BlockRepository(Repository):
 
     async def active(self, person_id: str, tx: Tx | None = None) -> Block | None:
         rows = await self.fetch(
-            "SELECT * FROM blocks WHERE person_id = ? AND lifted = 0 AND until > ? "
+            "SELECT * FROM blocks WHERE person_id = ? AND lifted = 0 AND until >= ? "
             "ORDER BY until DESC LIMIT 1",
-            (person_id, to_second(self.clock())),
+            (person_id, to_day(self.clock())),
             tx,
         )
         if not rows:
@@ -53,7 +56,7 @@ class BlockRepository(Repository):
         return Block(
             row["id"],
             row["person_id"],
-            datetime.fromisoformat(row["until"]),
+            date.fromisoformat(row["until"][:10]),
             row["by_alias"],
             self.open_text("reason", row["id"], row["reason"]),
         )

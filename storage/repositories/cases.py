@@ -10,6 +10,7 @@ from typing import Any
 from storage.db import Row
 from storage.ids import new_code, new_row_id
 from storage.repositories.base import Repository, Tx
+from storage.statistics_rows import OPENING, correct_opening, insert_row, record_result
 
 STATUSES = ("new", "waiting", "assigned", "closed")
 OPEN_STATUSES = ("new", "waiting", "assigned")
@@ -79,10 +80,14 @@ class CaseRepository(Repository):
         today = self.today().isoformat()
         async with self.write(tx) as w:
             statistics_id = new_row_id()
-            await w.execute(
-                "INSERT INTO case_statistics (id, opened_month, category, province, perpetrator,"
-                " incident_month) VALUES (?, ?, ?, ?, ?, ?)",
-                (statistics_id, today[:7], category, province, perpetrator, incident_month),
+            await insert_row(
+                w,
+                statistics_id,
+                today[:7],
+                category=category,
+                province=province,
+                perpetrator=perpetrator,
+                incident_month=incident_month,
             )
             for _ in range(10):
                 row_id, code = new_row_id(), new_code()
@@ -213,18 +218,25 @@ class CaseRepository(Repository):
                 f"UPDATE cases SET {assignments} WHERE id = ?",  # noqa: S608 - names are whitelisted
                 (*fields.values(), case_id),
             )
-            statistics = {
-                k: v
-                for k, v in fields.items()
-                if k in ("category", "province", "perpetrator", "incident_month", "outcome")
-            }
-            if statistics:
-                sets = ", ".join(f"{name} = ?" for name in statistics)
-                await w.execute(
-                    f"UPDATE case_statistics SET {sets} WHERE id = "  # noqa: S608 - whitelisted
-                    "(SELECT statistics_id FROM cases WHERE id = ?)",
-                    (*statistics.values(), case_id),
-                )
+            await self._update_statistics(w, case_id, fields)
+
+    async def _statistics_id(self, case_id: str, tx: Tx) -> str | None:
+        row = await self.fetch_one("SELECT statistics_id FROM cases WHERE id = ?", (case_id,), tx)
+        return None if row is None or row["statistics_id"] is None else str(row["statistics_id"])
+
+    async def _update_statistics(self, tx: Tx, case_id: str, fields: dict[str, Any]) -> None:
+        """The anonymous row follows: an outcome is counted in the month it is recorded (the
+        case closes), an opening value corrected only while its month is the current one."""
+        opening = {k: v for k, v in fields.items() if k in OPENING}
+        if not opening and "outcome" not in fields:
+            return
+        statistics_id = await self._statistics_id(case_id, tx)
+        if statistics_id is None:
+            return
+        month = self.today().isoformat()[:7]
+        await correct_opening(tx, statistics_id, month, opening)
+        if "outcome" in fields:
+            await record_result(tx, statistics_id, "outcome", fields["outcome"], month)
 
     async def claim(self, case_id: str, alias: str, tx: Tx | None = None) -> bool:
         """Assign the case to ``alias`` if nobody holds it: exactly one of two racing claims
@@ -272,13 +284,13 @@ class CaseRepository(Repository):
     async def record_referral_result(
         self, case_id: str, result: str, tx: Tx | None = None
     ) -> None:
-        """The anonymous statistics row keeps how the case's referral ended."""
+        """The anonymous statistics row keeps how the case's referral ended, counted in the
+        month it is recorded."""
         async with self.write(tx) as w:
-            await w.execute(
-                "UPDATE case_statistics SET referral_result = ? WHERE id = "
-                "(SELECT statistics_id FROM cases WHERE id = ?)",
-                (result, case_id),
-            )
+            statistics_id = await self._statistics_id(case_id, w)
+            if statistics_id is not None:
+                month = self.today().isoformat()[:7]
+                await record_result(w, statistics_id, "referral_result", result, month)
 
     async def close(self, case_id: str, outcome: str | None, tx: Tx | None = None) -> None:
         await self.update(

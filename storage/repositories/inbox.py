@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.repositories.base import Repository, Tx
+from storage.repositories.base import Repository, Tx, to_day
 
 KEEP_HANDLED = timedelta(days=1)  # Telegram does not redeliver older updates
 
@@ -19,8 +19,8 @@ def _row_id(update_id: int) -> str:
 class InboxRepository(Repository):
     table = "inbox"
 
-    def _minute(self) -> str:
-        return self.clock().replace(second=0, microsecond=0).isoformat()
+    def _day(self) -> str:
+        return to_day(self.clock())
 
     async def add(
         self,
@@ -32,7 +32,7 @@ class InboxRepository(Repository):
         """Store the updates not seen before; returns the ids that are new. ``handled`` are
         ids refused on arrival (a flood): kept as handled, without their content."""
         fresh: set[int] = set()
-        received = self._minute()
+        received = self._day()
         async with self.write(tx) as w:
             if handled:
                 await w.executemany(
@@ -72,12 +72,13 @@ class InboxRepository(Repository):
         return None if row is None or row["last"] is None else int(row["last"]) + 1
 
     async def forget_handled(self, now: datetime | None = None) -> int:
-        """Drop handled ids older than a day, keeping the newest (the polling offset)."""
-        cutoff = ((now or self.clock()) - KEEP_HANDLED).replace(second=0, microsecond=0)
+        """Drop handled ids received before yesterday (kept one to two days: the day is all
+        that is kept of when they came), keeping the newest (the polling offset)."""
+        cutoff = to_day((now or self.clock()) - KEEP_HANDLED)
         async with self.write(None) as w:
             cursor = await w.execute(
                 "DELETE FROM inbox WHERE done = 1 AND received_at < ? "
                 "AND update_id < (SELECT max(update_id) FROM inbox)",
-                (cutoff.isoformat(),),
+                (cutoff,),
             )
             return int(cursor.rowcount)

@@ -1,15 +1,19 @@
 """Scheduled actions (follow-ups, chat clean-ups, queue alerts) with due times, kept in the
-database so that a restart keeps every timer."""
+database so that a restart keeps every timer.
+
+Only the due *day* is kept in clear (``due_at``, to find the timers that may be due); the due
+time itself is inside the encrypted payload, so the table is not a timeline of when people
+wrote. A finished timer keeps the day it was done."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.db import Row
 from storage.ids import new_row_id
-from storage.repositories.base import Repository, Tx, to_minute, to_second
+from storage.repositories.base import Repository, Tx, to_day
 
 
 @dataclass(frozen=True)
@@ -22,17 +26,27 @@ class ScheduledAction:
     payload: dict[str, Any]
 
 
+_DUE = "due"  # the payload's key for the due time
+
+
+def _due_time(moment: datetime) -> datetime:
+    """To the second, in UTC (rounded down: a timer comes due less than a second early)."""
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
 class ScheduleRepository(Repository):
     table = "scheduled_actions"
 
     def _action(self, row: Row) -> ScheduledAction:
+        payload = dict(self.open_json("payload", row["id"], row["payload"]) or {})
+        due = payload.pop(_DUE, None)
+        # A timer written before due times were encrypted has its time in the clear column
+        # (until ``hide_due_times`` moves it, when the store opens).
+        due_at = datetime.fromisoformat(str(due) if due is not None else row["due_at"])
+        if due_at.tzinfo is None:
+            due_at = due_at.replace(tzinfo=UTC)
         return ScheduledAction(
-            row["id"],
-            row["kind"],
-            datetime.fromisoformat(row["due_at"]),
-            row["person_id"],
-            row["case_id"],
-            self.open_json("payload", row["id"], row["payload"]) or {},
+            row["id"], row["kind"], due_at, row["person_id"], row["case_id"], payload
         )
 
     async def add(
@@ -47,8 +61,8 @@ class ScheduleRepository(Repository):
     ) -> ScheduledAction:
         if due_at.tzinfo is None:
             raise ValueError("due_at must carry a time zone")
-        # Kept in clear to the second, in UTC so that the times compare as text.
-        due_at = datetime.fromisoformat(to_second(due_at))
+        due_at = _due_time(due_at)
+        sealed = {**(payload or {}), _DUE: due_at.isoformat()}
         row_id = new_row_id()
         async with self.write(tx) as w:
             person = person_id
@@ -62,32 +76,32 @@ class ScheduleRepository(Repository):
                     person_id,
                     case_id,
                     kind,
-                    to_second(due_at),
-                    self.seal_json("payload", row_id, payload or {}, person=person),
+                    to_day(due_at),
+                    self.seal_json("payload", row_id, sealed, person=person),
                 ),
             )
         return ScheduledAction(row_id, kind, due_at, person_id, case_id, payload or {})
 
     async def due(self, now: datetime, kinds: tuple[str, ...] = ()) -> list[ScheduledAction]:
+        """The pending timers due at ``now``, soonest first: those due on a day up to today
+        are opened and their encrypted due times compared."""
         rows = await self.fetch(
-            "SELECT * FROM scheduled_actions WHERE done_at IS NULL AND due_at <= ? "
-            "ORDER BY due_at",
-            (to_second(now),),
+            "SELECT * FROM scheduled_actions WHERE done_at IS NULL AND due_at <= ?",
+            (to_day(now) + "~",),  # "~" sorts after a legacy row's "T09:00:00+00:00"
         )
-        actions = [self._action(r) for r in rows]
-        return [a for a in actions if not kinds or a.kind in kinds]
+        actions = [self._action(r) for r in rows if not kinds or r["kind"] in kinds]
+        return sorted((a for a in actions if a.due_at <= now), key=lambda a: a.due_at)
 
     async def pending(self, kind: str | None = None) -> list[ScheduledAction]:
-        rows = await self.fetch(
-            "SELECT * FROM scheduled_actions WHERE done_at IS NULL ORDER BY due_at"
-        )
-        return [a for a in map(self._action, rows) if kind is None or a.kind == kind]
+        rows = await self.fetch("SELECT * FROM scheduled_actions WHERE done_at IS NULL")
+        actions = [self._action(r) for r in rows if kind is None or r["kind"] == kind]
+        return sorted(actions, key=lambda a: a.due_at)
 
     async def mark_done(self, action_id: str, tx: Tx | None = None) -> None:
         async with self.write(tx) as w:
             await w.execute(
                 "UPDATE scheduled_actions SET done_at = ? WHERE id = ?",
-                (to_minute(self.clock()), action_id),
+                (to_day(self.clock()), action_id),
             )
 
     async def cancel(
@@ -114,3 +128,52 @@ class ScheduleRepository(Repository):
                 params,
             )
             return cursor.rowcount
+
+    async def hide_due_times(self, batch: int = 500) -> int:
+        """Move the due times of timers written before they were encrypted into their
+        payloads, leaving the day in clear. Runs when the store opens; finds nothing to do
+        once done."""
+        moved = 0
+        while True:
+            rows = await self.fetch(
+                "SELECT s.*, coalesce(s.person_id, c.person_id) AS owner "
+                "FROM scheduled_actions s LEFT JOIN cases c ON c.id = s.case_id "
+                "WHERE length(s.due_at) > 10 LIMIT ?",
+                (batch,),
+            )
+            if not rows:
+                return moved
+            async with self.db.transaction() as tx:
+                for row in rows:
+                    action = self._action(row)
+                    sealed = {**action.payload, _DUE: action.due_at.isoformat()}
+                    await tx.execute(
+                        "UPDATE scheduled_actions SET due_at = ?, payload = ? WHERE id = ?",
+                        (
+                            to_day(action.due_at),
+                            self.seal_json("payload", row["id"], sealed, person=row["owner"]),
+                            row["id"],
+                        ),
+                    )
+            moved += len(rows)
+
+    async def reschedule(self, action_id: str, due_at: datetime, tx: Tx | None = None) -> None:
+        """Move a pending timer to another time (its due time stays encrypted)."""
+        due_at = _due_time(due_at)
+        async with self.write(tx) as w:
+            rows = await w.execute_fetchall(
+                "SELECT s.*, coalesce(s.person_id, c.person_id) AS owner "
+                "FROM scheduled_actions s LEFT JOIN cases c ON c.id = s.case_id "
+                "WHERE s.id = ? AND s.done_at IS NULL",
+                (action_id,),
+            )
+            for row in rows:
+                sealed = {**self._action(row).payload, _DUE: due_at.isoformat()}
+                await w.execute(
+                    "UPDATE scheduled_actions SET due_at = ?, payload = ? WHERE id = ?",
+                    (
+                        to_day(due_at),
+                        self.seal_json("payload", action_id, sealed, person=row["owner"]),
+                        action_id,
+                    ),
+                )

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.handoff.conftest import Service
 from tests.people import Person
+from tests.timers import make_due
 from tests.waiting import eventually
 
 
@@ -187,11 +188,7 @@ async def test_an_unclaimed_case_pings_coordinators_once(service: Service) -> No
     person = await service.person_asks_for_counsellor()
     found = await service.store.people.find(person.id)
     case = await service.store.cases.open_for_person(found.id)
-    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-    async with service.store.db.transaction() as tx:  # the limit has passed
-        await tx.execute(
-            "UPDATE scheduled_actions SET due_at = ? WHERE case_id = ?", (past, case.id)
-        )
+    await make_due(service.store, "queue_alert", case_id=case.id)  # the limit has passed
     chat = service.staff.coordinators_chat
     await service.client.wait_for_text(chat, f"case {case.code}")
     # A queue alert is sent from its pending timer only: once that is marked done (after the
@@ -385,11 +382,7 @@ async def test_an_accepted_check_in_comes_back(service: Service) -> None:
     await staff.say(staff.dara, "/close information_given", thread)
     await person.expect("check in with you in 7 days")
     await person.choose("Yes, please check in", "We will check in with you then")
-    async with service.store.db.transaction() as tx:  # the days have passed
-        await tx.execute(
-            "UPDATE scheduled_actions SET due_at = ? WHERE kind = 'follow_up'",
-            ((datetime.now(UTC) - timedelta(minutes=1)).isoformat(),),
-        )
+    await make_due(service.store, "follow_up")  # the days have passed
     await person.expect("Are things better for you now?")
     await person.choose("Not really", "A counsellor can talk with you here")
     # The timer is marked done once its message went out (at least once): wait for that.

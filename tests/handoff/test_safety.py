@@ -13,6 +13,7 @@ from bot.config import DisguiseSettings, SafetySettings, Settings
 from tests.conftest import Emulator
 from tests.handoff.conftest import Service, Staff, staffed_settings
 from tests.people import Person
+from tests.timers import make_due
 
 NEUTRAL = "Have a good day!"
 
@@ -107,11 +108,7 @@ async def test_automatic_clean_up_survives_a_restart(service: Service) -> None:
 
     await service.stop()
     await service.start()
-    async with service.store.db.transaction() as tx:  # the hour has passed
-        await tx.execute(
-            "UPDATE scheduled_actions SET due_at = ? WHERE kind = 'cleanup'",
-            ((datetime.now(UTC) - timedelta(seconds=1)).isoformat(),),
-        )
+    await make_due(service.store, "cleanup")  # the hour has passed
     await service.client.wait_for(person.id, lambda ms: ms == [], within=15)
     history = await service.client.history(person.id)
     assert history and all(m["deleted"] for m in history)

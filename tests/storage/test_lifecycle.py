@@ -14,8 +14,9 @@ from storage.erasure import erase_person
 from storage.keyring import Keyring
 from storage.person_keys import PersonKeyError, key_store_path
 from storage.retention import RetentionPolicy, purge
+from storage.review import list_archives, open_entry
 from storage.rotation import reencrypt, rows_on_key, rows_on_other_keys
-from storage.sealing import CoordinatorPrivateKey, open_sealed
+from storage.sealing import CoordinatorPrivateKey
 from storage.store import ENCRYPTED_COLUMNS, Store
 from tests.storage.conftest import FakeClock, database_files
 from tests.storage.test_database import MARKER, USER_ID, write_marker_everywhere
@@ -179,9 +180,9 @@ async def test_purge_removes_what_retention_says_and_nothing_else(
     assert await store.cases.get(old_case.id) is None
     assert await store.cases.get(open_case.id) is not None
     assert await store.cases.get(closed_recently.id) is not None
-    [archive] = await store.archives.all()
-    assert archive.case_code == old_case.code
-    opened = open_sealed(private, old_case.code, archive.sealed).decode()
+    [entry] = list_archives(store.db.path)
+    assert entry.case_code == old_case.code
+    opened = open_entry(entry, private).decode()
     assert "sealed later" in opened and "closing note" in opened
     assert len(await store.audit.recent()) == 2, "audit entries are younger than a year"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,9 @@ from storage.keyring import Keyring
 from storage.migrations import MIGRATIONS
 from storage.person_keys import PersonKeyError, PersonKeys, key_store_path
 from storage.pseudonyms import Pseudonymizer
+from storage.review import list_archives, open_entry
 from storage.rotation import reencrypt, rows_on_key, rows_on_other_keys
-from storage.sealing import CoordinatorPrivateKey, open_sealed
+from storage.sealing import CoordinatorPrivateKey
 from storage.shredding import PERSON_COLUMNS, values_under_master_key
 from storage.store import Store
 from tests.storage.conftest import FakeClock, database_files
@@ -178,8 +179,9 @@ async def test_a_sealed_archive_has_no_link_to_the_person(store: Store) -> None:
     [row] = await store.db.fetchall("SELECT * FROM sealed_archives")
     assert row["person_id"] is None
     assert person.id not in [str(v) for v in tuple(row)]
-    [archive] = await store.archives.all()
-    assert "archived" in open_sealed(private, case.code, archive.sealed).decode()
+    [entry] = list_archives(store.db.path)
+    assert entry.case_code == case.code
+    assert "archived" in open_entry(entry, private).decode()
     assert (await erase_person(store, person.pseudonym)).found
     assert await store.archives.all() == [], "the person's own erasure still takes it"
 
@@ -217,6 +219,11 @@ async def test_an_older_database_is_read_and_moved_to_person_keys(
             "INSERT INTO scheduled_actions (id, kind, due_at, done_at) VALUES ('s1', 'x', ?, ?)",
             (at, at),
         )
+        await tx.execute(  # a pending timer, its due time in clear as it was then
+            "INSERT INTO scheduled_actions (id, kind, due_at, payload) "
+            "VALUES ('s2', 'y', '2026-03-05T10:11:12+00:00', ?)",
+            (cipher.encrypt("scheduled_actions", "payload", "s2", '{"n": 1}'),),
+        )
     await old.close()
 
     store = await Store.open(db_path, keyring)
@@ -229,26 +236,33 @@ async def test_an_older_database_is_read_and_moved_to_person_keys(
         [archive] = await store.db.fetchall("SELECT person_id, owner_tag FROM sealed_archives")
         assert archive["person_id"] is None and archive["owner_tag"] is not None
         [audit] = await store.db.fetchall("SELECT at FROM audit_log")
-        assert audit["at"] == "2026-03-04T05:06:00+00:00"
-        [action] = await store.db.fetchall("SELECT due_at, done_at FROM scheduled_actions")
-        assert action["due_at"] == "2026-03-04T05:06:07+00:00"
-        assert action["done_at"] == "2026-03-04T05:06:00+00:00"
+        assert audit["at"] == "2026-03-04"
+        done, pending = await store.db.fetchall(
+            "SELECT due_at, done_at FROM scheduled_actions ORDER BY id"
+        )
+        assert (done["due_at"], done["done_at"]) == ("2026-03-04", "2026-03-04")
+        assert (pending["due_at"], pending["done_at"]) == ("2026-03-05", None)
+        [timer] = await store.schedule.pending("y")
+        assert timer.due_at == datetime(2026, 3, 5, 10, 11, 12, tzinfo=UTC)
+        assert timer.payload == {"n": 1}, "the time moved into the encrypted payload"
         assert (await erase_person(store, person.pseudonym)).found
         assert await store.archives.all() == []
     finally:
         await store.close()
 
 
-MICROSECONDS = re.compile(r"\d\d:\d\d:\d\d\.\d")
+TIME_OF_DAY = re.compile(r"\d\d:\d\d")
 
 
-async def test_clear_timestamps_are_coarse(store: Store, clock: FakeClock, db_path: Path) -> None:
+async def test_clear_dates_are_days_never_times(
+    store: Store, clock: FakeClock, db_path: Path
+) -> None:
     clock.now = datetime(2026, 11, 21, 9, 14, 5, 123456, tzinfo=UTC)
     await write_everything(store)
     person = await store.people.find(USER_ID)
     assert person is not None
     entry = await store.audit.record("Dara", "export")
-    assert entry.at == "2026-11-21T09:14:00+00:00"
+    assert entry.at == "2026-11-21"
 
     due = clock() + timedelta(minutes=5)  # 09:19:05.123456
     action = await store.schedule.add("follow_up", due, person_id=person.id)
@@ -256,10 +270,16 @@ async def test_clear_timestamps_are_coarse(store: Store, clock: FakeClock, db_pa
     early = due - timedelta(seconds=1)
     assert action.id not in [a.id for a in await store.schedule.due(early)], "not early"
     assert action.id in [a.id for a in await store.schedule.due(due)]
+    [pending] = [a for a in await store.schedule.pending() if a.id == action.id]
+    assert pending.due_at == action.due_at, "the time survives, encrypted"
     await store.schedule.mark_done(action.id)
     assert all(a.id != action.id for a in await store.schedule.due(due + timedelta(days=1)))
     block = await store.blocks.active(person.id)
-    assert block is not None and block.until.microsecond == 0
+    assert block is not None and block.until == date(2026, 11, 22)
+    clock.now = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)
+    assert await store.blocks.active(person.id) is not None, "to the end of its last day"
+    clock.now = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    assert await store.blocks.active(person.id) is None
 
     await store.close()
     connection = sqlite3.connect(db_path)
@@ -268,13 +288,15 @@ async def test_clear_timestamps_are_coarse(store: Store, clock: FakeClock, db_pa
             r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
         ]
         for table in tables:
+            if table == "schema_migrations":  # when the database's schema changed, not people
+                continue
             for row in connection.execute(f"SELECT * FROM {table}"):
                 for value in row:
                     if isinstance(value, str):
-                        assert not MICROSECONDS.search(value), (table, value)
+                        assert not TIME_OF_DAY.search(value), (table, value)
         [(done_at,)] = connection.execute(
             "SELECT done_at FROM scheduled_actions WHERE id = ?", (action.id,)
         ).fetchall()
-        assert done_at == "2026-11-21T09:14:00+00:00"
+        assert done_at == "2026-11-21"
     finally:
         connection.close()
