@@ -83,6 +83,8 @@ class Conversation:
             saved = await self.store.flow_runs.load(person.id, tx) or {}
             if update_id is not None and update_id <= saved.get("last_update_id", -1):
                 return None
+            if update_id is not None:  # handled: marked with the step, in one commit
+                await self.store.inbox.done(update_id, tx)
             state = saved.get("engine")
             if created and not isinstance(event, Start | Press):
                 event = Start(self.welcome_flow)
@@ -123,6 +125,8 @@ class Conversation:
                     },
                     tx,
                 )
+        if update_id is not None:  # committed: the update needs no closing "handled" mark
+            UpdateUnit.mark_handled()
         return Outcome(
             person,
             tuple(effects),

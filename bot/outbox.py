@@ -66,8 +66,9 @@ class Outbox(BaseRateLimiter[int]):
         return
 
     @staticmethod
-    def _forget_idle(limiters: dict[Any, AsyncLimiter], keep: int = 1024) -> None:
-        """One limiter per chat would grow without end: drop those fully recovered."""
+    def _forget_idle(limiters: dict[Any, AsyncLimiter], keep: int = 128) -> None:
+        """One limiter per chat would grow without end: once there are more than ``keep``,
+        drop those fully recovered (a full limiter is the same as a new one)."""
         if len(limiters) < keep:
             return
         for key, limiter in list(limiters.items()):

@@ -71,10 +71,13 @@ class InboxPoller:
             update_id = update.update_id
 
             async def close(unit: UpdateUnit) -> None:
+                if unit.empty and unit.handled:
+                    return
                 async with store.db.transaction() as tx:
                     if not unit.empty:
                         await finish(unit, tx)
-                    await store.inbox.done(update_id, tx)
+                    if not unit.handled:
+                        await store.inbox.done(update_id, tx)
 
             UpdateUnit.begin(close)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import html
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
+from telegram.warnings import PTBUserWarning
 
 from bot.content import Content
 from bot.conversation import PartnerList
@@ -42,18 +44,28 @@ class Renderer:
     def keyboard(self, rows: Sequence[Sequence[Button]], language: str) -> InlineKeyboardMarkup:
         return InlineKeyboardMarkup(
             [
+                [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+                for row in self.keyboard_json(rows, language)["inline_keyboard"]
+            ]
+        )
+
+    def keyboard_json(
+        self, rows: Sequence[Sequence[Button]], language: str
+    ) -> dict[str, list[list[dict[str, str]]]]:
+        """The keyboard as the Bot API takes it (``reply_markup``), built without objects."""
+        texts = self.content.texts
+        return {
+            "inline_keyboard": [
                 [
-                    InlineKeyboardButton(
-                        self.content.texts.text(
-                            b.label, language, **self.button_params(b, language)
-                        ),
-                        callback_data=b.data,
-                    )
+                    {
+                        "text": texts.text(b.label, language, **self.button_params(b, language)),
+                        "callback_data": b.data,
+                    }
                     for b in row
                 ]
                 for row in rows
             ]
-        )
+        }
 
     @staticmethod
     def button_params(button: Button, language: str) -> dict[str, str]:
@@ -127,6 +139,16 @@ class Renderer:
 
 
 MESSAGE_LIMIT = 4096
+Markup = dict[str, list[list[dict[str, str]]]]
+
+# The screens' calls go through ``do_api_request`` (same rate limiter, retries and errors as
+# the named methods), so that the answer is not parsed into objects nobody reads: a message
+# with a keyboard costs more to parse than to send. PTB warns that named methods exist.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Please use 'Bot\.(sendMessage|editMessageText|editMessageReplyMarkup)'",
+    category=PTBUserWarning,
+)
 
 
 class ChatWriter:
@@ -138,23 +160,33 @@ class ChatWriter:
         self.renderer = renderer
         self.chat_id = chat_id
 
-    async def send(self, text: str, markup: InlineKeyboardMarkup | None = None) -> int:
-        message = await self.bot.send_message(
-            self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-        return message.message_id
+    async def _call(self, endpoint: str, api_kwargs: dict[str, Any]) -> Any:
+        return await self.bot.do_api_request(endpoint, {"chat_id": self.chat_id, **api_kwargs})
+
+    async def send(self, text: str, markup: Markup | None = None) -> int:
+        payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+        if markup is not None:
+            payload["reply_markup"] = markup
+        message = await self._call("sendMessage", payload)
+        return int(message["message_id"])
 
     async def drop_buttons(self, message_id: int | None) -> None:
         if message_id is None:
             return
         # BadRequest: already without buttons, too old, or deleted by the person.
         with contextlib.suppress(BadRequest):
-            await self.bot.edit_message_reply_markup(self.chat_id, message_id, reply_markup=None)
+            await self._call("editMessageReplyMarkup", {"message_id": message_id})
 
-    async def edit(self, message_id: int, text: str, markup: InlineKeyboardMarkup) -> bool:
+    async def edit(self, message_id: int, text: str, markup: Markup) -> bool:
         try:
-            await self.bot.edit_message_text(
-                text, self.chat_id, message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+            await self._call(
+                "editMessageText",
+                {
+                    "message_id": message_id,
+                    "text": text,
+                    "parse_mode": "HTML",
+                    "reply_markup": markup,
+                },
             )
         except BadRequest as exc:
             return "not modified" in str(exc).lower()
@@ -200,7 +232,7 @@ class ChatWriter:
                 else:
                     editable, screen_id = await self._flush(pending, editable, screen_id)
                     pending = []
-                markup = self.renderer.keyboard(effect.buttons, language)
+                markup = self.renderer.keyboard_json(effect.buttons, language)
                 if editable is not None and await self.edit(editable, text, markup):
                     screen_id, editable = editable, None
                     continue

@@ -3,8 +3,10 @@
 While an update is handled, the writes that follow its Bot API calls (the ids of the messages
 sent into a private chat, kept for Quick exit; the id of the screen now showing) are collected
 here instead of each being its own transaction, and written together with the inbox's "handled"
-mark in one transaction when every handler has run. The unit is per update: it lives in a
-context variable, which each update's task has its own copy of."""
+mark in one transaction when every handler has run. A flow step writes the "handled" mark in
+its own transaction, so an update whose step sent no new message has nothing left to write.
+The unit is per update: it lives in a context variable, which each update's task has its own
+copy of."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class UpdateUnit:
     screens: dict[str, tuple[Person, int | None]] = field(default_factory=dict)
     closed: bool = False
     deferred: bool = False  # written elsewhere, in a batch (a dropped update)
+    handled: bool = False  # the inbox's "handled" mark went with the step's own transaction
 
     @staticmethod
     def begin(close: Callable[[UpdateUnit], Awaitable[None]]) -> UpdateUnit:
@@ -60,3 +63,11 @@ class UpdateUnit:
     @property
     def empty(self) -> bool:
         return not self.tracked and not self.screens
+
+    @staticmethod
+    def mark_handled() -> None:
+        """The update's "handled" mark is written with its step (a button press on the current
+        screen then needs no closing transaction at all)."""
+        unit = _current.get()
+        if unit is not None:
+            unit.handled = True

@@ -117,4 +117,4 @@ async def test_idle_per_chat_limiters_are_forgotten() -> None:
     box, _ = outbox()
     for chat_id in range(1, 1200):
         await send(box, Script(), chat_id)
-    assert len(box._private) <= 1024 + 1
+    assert len(box._private) <= 128 + 1
