@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from telegram.error import InvalidToken
-
 from bot import __version__
 from bot.config import DEFAULT_CONFIG_NAME, TOKEN_ENV, ConfigError, Settings, load_settings
 from bot.logs import configure_logging
@@ -36,6 +34,10 @@ Command = Callable[[argparse.Namespace], int]
 
 class UsageError(Exception):
     """A problem with how the command was called; printed as one line, exit status 2."""
+
+
+class TokenRejected(Exception):
+    """Telegram refused the bot token (at start-up, or later while polling)."""
 
 
 def _settings(args: argparse.Namespace, *, required: bool) -> Settings:
@@ -92,7 +94,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import serve_telegram  # noqa: PLC0415 - heavy imports
+    from telegram.error import InvalidToken  # noqa: PLC0415 - heavy imports
+
+    from bot.runner import serve_telegram  # noqa: PLC0415
     from bot.sandbox_run import run_sandbox  # noqa: PLC0415 - only for the sandbox
 
     try:
@@ -118,7 +122,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             "sandbox' to use the bot without Telegram)",
         )
     configure_logging(settings.logging.level)
-    asyncio.run(serve_telegram(settings, settings.telegram.token.reveal(), os.environ))
+    try:
+        asyncio.run(serve_telegram(settings, settings.telegram.token.reveal(), os.environ))
+    except InvalidToken:
+        raise TokenRejected from None
     return EXIT_OK
 
 
@@ -512,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"clgbt: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except InvalidToken:
+    except TokenRejected:
         print(
             f"clgbt: Telegram rejected the bot token; check {TOKEN_ENV} (or telegram.token_file) "
             "against the token @BotFather gave you.",

@@ -24,6 +24,7 @@ class _Lane:
     waiting: int = 0
     generation: int = 0
     warned: bool = False
+    dropped_at: float = float("-inf")
 
 
 class FloodGate:
@@ -66,6 +67,21 @@ class FloodGate:
         recent = sum(1 for at in lane.times if at > now - self.seconds)
         return lane.waiting >= self.backlog or (counted and recent >= self.limit)
 
+    def would_drop_quietly(self, key: int) -> bool:
+        """Whether a typed message now would be dropped within a burst that already had its
+        notice: the polling loop's screen refuses those before parsing (the first drop of a
+        burst is left to :meth:`turn`, which sends the one notice)."""
+        lane = self._lanes.get(key)
+        if lane is None or not lane.warned or self._clock() - lane.dropped_at >= self.seconds:
+            return False
+        return self.would_drop(key, True)
+
+    def note_drop(self, key: int) -> None:
+        """A message of ``key``'s burst dropped elsewhere (by the screen): the burst goes on."""
+        lane = self._lanes.get(key)
+        if lane is not None:
+            lane.dropped_at = self._clock()
+
     def notice_due(self, key: int) -> bool:
         """For someone refused outright (blocked): True at most once per window, so that a
         flood gets one answer, not one per message."""
@@ -98,6 +114,10 @@ class FloodGate:
         generation = lane.generation
         try:
             if not admitted:
+                now = self._clock()
+                if now - lane.dropped_at >= self.seconds:
+                    lane.warned = False  # a new burst: nothing was dropped for a window
+                lane.dropped_at = now
                 if not lane.warned:
                     lane.warned = True
                     await slow_down()
@@ -121,8 +141,10 @@ class FloodGate:
         now = self._clock()
         while lane.times and lane.times[0] <= now - self.seconds:
             lane.times.popleft()
-        if len(lane.times) < self.limit:
-            lane.warned = False  # the burst is over: warn again next time
+        if now - lane.dropped_at >= self.seconds:
+            # Nothing dropped for a whole window: the burst is over, warn again next time. (A
+            # backlog that drains between waves of one burst does not end it.)
+            lane.warned = False
         if not lane.times and not lane.warned:
             self._lanes.pop(key, None)
 

@@ -22,6 +22,7 @@ from flows.model import (
     NodeKind,
     Requirement,
 )
+from knowledge.yaml_loading import load_yaml
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 _NODE_KEYS = {
@@ -236,7 +237,7 @@ def parse_flow(document: Any, file: str) -> tuple[Flow | None, list[Problem]]:
 
 def load_flow_file(path: Path) -> tuple[Flow | None, list[Problem]]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return None, [Problem(str(path), "", "", f"not valid YAML: {exc}")]
     return parse_flow(document, str(path))

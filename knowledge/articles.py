@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
-
 from knowledge.marks import by_and_date
+from knowledge.yaml_loading import load_yaml
 
 ARTICLES_DIR = Path(__file__).parent / "articles"
 ORIGINAL = "original"
@@ -138,7 +137,7 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str]:
     end = text.find("\n---\n", 4)
     if end < 0:
         raise ArticleError(f"{path}: front matter is not closed with '---'")
-    meta = yaml.safe_load(text[4:end])
+    meta = load_yaml(text[4:end])
     if not isinstance(meta, dict):
         raise ArticleError(f"{path}: front matter must be a mapping")
     return meta, text[end + 5 :]

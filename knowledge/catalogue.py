@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from knowledge.yaml_loading import load_yaml
+
 LANGUAGES = ("km", "en")
 DEFAULT_LANGUAGE = "km"
 STRINGS_DIR = Path(__file__).parent / "strings"
@@ -57,7 +59,7 @@ class TextCatalogue:
         for language in LANGUAGES:
             path = directory / f"{language}.yaml"
             try:
-                document = yaml.safe_load(path.read_text(encoding="utf-8"))
+                document = load_yaml(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise CatalogueError(
                     f"{path}: missing catalogue for language {language}"

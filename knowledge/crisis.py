@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.yaml_loading import load_yaml
 
 CRISIS_FILE = Path(__file__).parent / "crisis.yaml"
 ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -191,7 +191,7 @@ class CrisisDetector:
 
     @classmethod
     def load(cls, path: Path = CRISIS_FILE) -> CrisisDetector:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
         if not isinstance(document, dict) or not isinstance(document.get("categories"), dict):
             raise CrisisError(f"{path}: expected 'sets', 'variants', 'spelling' and 'categories'")
         variants = []

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import yaml
-
 from knowledge.marks import by_and_date
+from knowledge.yaml_loading import load_yaml
 
 PARTNERS_FILE = Path(__file__).parent / "partners.yaml"
 ALL_PROVINCES = "all"
@@ -100,7 +99,7 @@ def _confirmation(value: object, where: str) -> Confirmation | None:
 
 
 def load_partners(path: Path = PARTNERS_FILE) -> tuple[Partner, ...]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = load_yaml(path.read_text(encoding="utf-8"))
     entries = document.get("partners") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise PartnerError(f"{path}: expected a 'partners' list")

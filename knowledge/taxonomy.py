@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from knowledge.yaml_loading import load_yaml
 
 TAXONOMY_FILE = Path(__file__).parent / "taxonomy.yaml"
 
@@ -14,7 +14,7 @@ class TaxonomyError(ValueError):
 
 
 def load_taxonomy(path: Path = TAXONOMY_FILE) -> dict[str, tuple[str, ...]]:
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document = load_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict):
         raise TaxonomyError(f"{path}: expected lists of codes")
     lists: dict[str, tuple[str, ...]] = {}

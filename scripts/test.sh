@@ -18,5 +18,7 @@ echo "== ruff check";          .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== mypy --strict";       .venv/bin/mypy --strict
 echo "== clgbt validate";      .venv/bin/clgbt validate
-# Two workers: this machine has two cores (the slowest tests are started first).
-echo "== pytest";              .venv/bin/pytest -n 2 "$@"
+# Two workers: this machine has two cores. The slowest tests are started first, and a worker
+# that runs out of tests takes queued ones from the other (worksteal), so the soak's queue does
+# not wait behind it.
+echo "== pytest";              .venv/bin/pytest -n 2 --dist worksteal "$@"

@@ -103,3 +103,62 @@ async def test_other_people_are_never_held_up() -> None:
         assert admitted
     hold.set()
     await task
+
+
+async def test_one_burst_in_waves_gets_one_notice() -> None:
+    """The backlog fills, drains between two waves of the same burst and fills again: still
+    one notice; a burst after a whole quiet window gets its own."""
+    clock = Clock()
+    gate = FloodGate(1000, 60, backlog=2, clock=clock)
+    notices: list[float] = []
+
+    async def notice() -> None:
+        notices.append(clock.now)
+
+    async def wave() -> None:
+        release = asyncio.Event()
+
+        async def one() -> None:
+            async with gate.turn(1, notice) as admitted:
+                if admitted:
+                    await release.wait()
+
+        tasks = [asyncio.create_task(one()) for _ in range(6)]
+        for _ in range(10):
+            await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(*tasks)
+
+    await wave()
+    clock.now = 5
+    await wave()  # the same burst: the backlog drained in between
+    assert notices == [0]
+    clock.now = 70
+    await wave()
+    assert notices == [0, 70]
+
+
+async def test_the_screen_drops_quietly_only_after_the_notice_and_keeps_the_burst_going() -> None:
+    clock = Clock()
+    gate = FloodGate(2, 10, clock=clock)
+    notices: list[float] = []
+
+    async def notice() -> None:
+        notices.append(clock.now)
+
+    for _ in range(2):
+        async with gate.turn(1, notice) as admitted:
+            assert admitted
+    assert gate.would_drop(1, True) and not gate.would_drop_quietly(1), "the notice comes first"
+    async with gate.turn(1, notice) as admitted:
+        assert not admitted
+    assert notices == [0]
+    for tenth in range(1, 95):  # the rest of the burst, refused by the screen
+        clock.now = tenth / 10
+        assert gate.would_drop_quietly(1)
+        gate.note_drop(1)
+    async with gate.turn(1, notice) as admitted:
+        assert not admitted
+    assert notices == [0], "one burst, one notice"
+    clock.now = 25  # a whole window with nothing dropped: the next burst has its own notice
+    assert not gate.would_drop_quietly(1)

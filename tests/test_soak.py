@@ -114,7 +114,10 @@ async def test_nothing_is_lost_under_faults_kills_and_an_outage(
         people = [
             await Person.join(client, f"Person{n}", "Real", f"p{n}_real") for n in range(PEOPLE)
         ]
-        codes = await asyncio.gather(*(ask_for_counsellor(p) for p in people))
+        # One more person asks for a counsellor and is never claimed: their queue alert (a
+        # minute after) falls due during the outage, which starts as soon as the faults end.
+        late = await Person.join(client, "Late", "Real", "late_real")
+        *codes, late_code = await asyncio.gather(*(ask_for_counsellor(p) for p in [*people, late]))
         topics = {
             str(t["name"]).split(" ")[0]: int(t["message_thread_id"])
             for t in await client.topics(staff["group"])
@@ -173,10 +176,9 @@ async def test_nothing_is_lost_under_faults_kills_and_an_outage(
             *(counsellor_writes(n) for n in range(PEOPLE)),
             chaos(),
         )
-
-        # The outage: a new person waits unclaimed; their queue alert falls due during it.
-        late = await Person.join(client, "Late", "Real", "late_real")
-        late_code = await ask_for_counsellor(late)
+        early = await client.messages(staff["coordinators"])
+        too_slow = "the faults took over a minute: the alert fell due before the outage"
+        assert not any(late_code in str(m.get("text")) for m in early), too_slow
         await client.outage(OUTAGE_SECONDS)
         outage_ends = time.time() + OUTAGE_SECONDS
         for n in range(PEOPLE):
@@ -184,6 +186,7 @@ async def test_nothing_is_lost_under_faults_kills_and_an_outage(
         await asyncio.sleep(OUTAGE_SECONDS)  # the outage is wall-clock time by definition
         alert = await client.wait_for_text(staff["coordinators"], late_code, within=60)
         assert "waited" in str(alert["text"]) or late_code in str(alert["text"])
+        assert int(alert["date"]) >= int(outage_ends) - 1, "sent after the outage, not lost in it"
         for n in range(PEOPLE):
             await client.wait_for_text(
                 staff["group"], f"P{n:02d}-outage", thread_id=threads[n], within=60

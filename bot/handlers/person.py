@@ -149,9 +149,9 @@ async def on_private_update(update: Update, context: BotContext) -> None:
 
 def flood_screen(services: Services) -> Callable[[dict[str, Any]], bool]:
     """For the polling loop, on the update as it came (nothing parsed yet): refuse a typed
-    message from someone whose lane is already full or over the rate; it is remembered for
-    Quick exit (in a batch) and stored as handled. Priority commands, crisis words and late
-    messages always pass."""
+    message from someone whose lane is already full or over the rate, once their burst has had
+    its notice; it is remembered for Quick exit (in a batch) and stored as handled. Priority
+    commands, crisis words and late messages always pass."""
 
     def screen(raw: dict[str, Any]) -> bool:
         message = raw.get("message")
@@ -174,11 +174,12 @@ def flood_screen(services: Services) -> Callable[[dict[str, Any]], bool]:
         sent = message.get("date")
         if not isinstance(sent, int) or is_late(sent):
             return True
-        if not services.flood.would_drop(user_id, True):
+        if not services.flood.would_drop_quietly(user_id):
             return True
         typed = text or (raw_caption if isinstance(raw_caption, str) else "")
         if crisis_words(services, typed) is not None:
             return True
+        services.flood.note_drop(user_id)
         services.dropped.add(None, {chat_id: [message_id]})
         return False
 
