@@ -14,7 +14,7 @@ from bot.storage_commands import PASSPHRASE_ENV
 from knowledge.catalogue import TextCatalogue
 from storage.db import DatabaseError, open_read_only
 from storage.private_files import write_private
-from storage.review import list_archives, open_archive, to_markdown
+from storage.review import BatchKeys, list_archives, open_archive, to_markdown
 from storage.sealing import CoordinatorPrivateKey, SealingError
 from storage.statistics import build_tables, render_csv, render_text
 
@@ -67,8 +67,9 @@ def run_review(
     key = CoordinatorPrivateKey.from_protected_text(protected, phrase, str(key_file))
     if code is None:
         lines = [f"{len(entries)} sealed archive(s) in {database}:"]
+        batch_keys: BatchKeys = {}  # each batch's key is opened once, not once per archive
         for entry in entries:
-            document = open_archive(entry, key)
+            document = open_archive(entry, key, batch_keys)
             lines.append(
                 f"  {entry.case_code}  sealed {entry.sealed_on}  "
                 f"{document.get('category') or '-'}  outcome "

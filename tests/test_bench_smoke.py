@@ -27,4 +27,7 @@ async def test_the_throughput_part_runs_and_counts_calls() -> None:
     results = Results(mode="smoke", machine=Machine.now(), throughput=result)
     figures = [row.figure for row in goal_rows(results)]
     assert any("calls per update" in figure for figure in figures)
-    assert "| full flows, saturated" in render(results)
+    text = render(results)
+    assert "| full flows, saturated" in text
+    if any(row.met is False for row in goal_rows(results)):
+        assert "## What limits the missed figures" in text, "each miss is explained"
