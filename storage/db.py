@@ -133,6 +133,8 @@ class Database:
         self._connection = connection
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
+        self._batch: asyncio.Future[None] | None = None  # the commit units are waiting for
+        self._committers: set[asyncio.Task[None]] = set()
         self._closed = False
         self.path = path
 
@@ -184,6 +186,7 @@ class Database:
                 return
             self._closed = True
             try:
+                await self._commit_pending()
                 await self._connection.in_worker("PRAGMA wal_checkpoint(TRUNCATE)")
                 await self._connection.close()
             finally:
@@ -193,20 +196,65 @@ class Database:
     # ------------------------------------------------------------ transactions
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+        """One unit of work, all or nothing, durable when the block is left.
+
+        Group commit: units that run while a commit is pending share it. The first unit
+        opens an SQLite transaction (``BEGIN IMMEDIATE``) and queues a commit behind whoever
+        is already waiting for the connection; each unit runs inside its own savepoint (an
+        exception rolls back that unit only) and, once its statements are done, lets the
+        next unit in and waits for the shared ``COMMIT``, so that nothing is acted on (a
+        message sent) before it is on disk. Units that finish together share one sync.
+        """
         self._refuse_reentry()
         async with self._lock:
             self._owner = asyncio.current_task()
             try:
-                await self._connection.execute("BEGIN IMMEDIATE")
+                batch = await self._join_batch()
+                await self._connection.execute("SAVEPOINT unit")
                 try:
                     yield self._connection
                 except BaseException:
-                    await self._connection.execute("ROLLBACK")
+                    await self._connection.execute("ROLLBACK TO unit")
+                    await self._connection.execute("RELEASE unit")
                     raise
-                await self._connection.in_worker("COMMIT")
+                await self._connection.execute("RELEASE unit")
             finally:
                 self._owner = None
+        await asyncio.shield(batch)
+
+    async def _join_batch(self) -> asyncio.Future[None]:
+        """The pending commit this unit joins; a new one (and its committer) if none."""
+        if self._batch is not None:
+            return self._batch
+        await self._connection.execute("BEGIN IMMEDIATE")
+        batch: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._batch = batch
+        task = asyncio.create_task(self._commit_when_due(batch))
+        self._committers.add(task)
+        task.add_done_callback(self._committers.discard)
+        return batch
+
+    async def _commit_when_due(self, batch: asyncio.Future[None]) -> None:
+        async with self._lock:  # behind every unit already waiting: they join this commit
+            await self._commit_pending()
+
+    async def _commit_pending(self) -> None:
+        """Commit the open batch, if any (the caller holds the lock)."""
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            await self._connection.in_worker("COMMIT")
+        except BaseException as exc:
+            if self._connection.in_transaction:
+                await self._connection.execute("ROLLBACK")
+            if not batch.done():
+                batch.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if not batch.done():
+            batch.set_result(None)
 
     def _refuse_reentry(self) -> None:
         """Inside a transaction every read must use its connection (``tx``): waiting for the
@@ -235,6 +283,7 @@ class Database:
     async def checkpoint(self) -> None:
         """Fold the WAL into the database and truncate it, so deleted data leaves the WAL."""
         async with self._lock:
+            await self._commit_pending()
             await self._connection.in_worker("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # ------------------------------------------------------------ schema

@@ -1,0 +1,97 @@
+"""Group commit: units of work that finish together share one COMMIT, each is still all or
+nothing, and none is left before its commit is on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.connection import Connection
+from storage.db import Database
+from storage.keyring import Keyring
+
+
+@pytest.fixture
+async def database(db_path: Path, keyring: Keyring) -> Database:
+    db = await Database.open(db_path, keyring)
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE notes (n INTEGER)")
+    return db
+
+
+def committed(db_path: Path) -> list[int]:
+    """What another connection sees: only what is committed."""
+    reader = sqlite3.connect(db_path)
+    try:
+        return sorted(n for (n,) in reader.execute("SELECT n FROM notes"))
+    finally:
+        reader.close()
+
+
+async def test_units_waiting_together_share_one_commit(
+    database: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commits: list[str] = []
+    in_worker = Connection.in_worker
+
+    async def counting(self: Connection, sql: str) -> None:
+        await in_worker(self, sql)
+        if sql == "COMMIT":
+            commits.append(sql)
+
+    monkeypatch.setattr(Connection, "in_worker", counting)
+    seen_after: dict[int, list[int]] = {}
+
+    async def unit(n: int) -> None:
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+        seen_after[n] = committed(db_path)  # left only once it is on disk
+
+    await asyncio.gather(*(unit(n) for n in range(10)))
+    assert committed(db_path) == list(range(10))
+    assert all(n in seen for n, seen in seen_after.items()), "durable before the unit ends"
+    assert 1 <= len(commits) < 10, f"{len(commits)} commits for 10 units"
+    await database.close()
+
+
+async def test_a_failing_unit_rolls_back_alone(database: Database, db_path: Path) -> None:
+    async def good(n: int) -> None:
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+
+    async def bad() -> None:
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (99)")
+            raise ValueError("this unit fails")
+
+    results = await asyncio.gather(good(1), bad(), good(2), return_exceptions=True)
+    assert isinstance(results[1], ValueError)
+    assert results[0] is None and results[2] is None
+    assert committed(db_path) == [1, 2]
+    await database.close()
+
+
+async def test_a_failed_commit_fails_every_unit_in_it(
+    database: Database, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_worker = Connection.in_worker
+
+    async def failing(self: Connection, sql: str) -> None:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("disk I/O error")
+        await in_worker(self, sql)
+
+    async def unit(n: int) -> None:
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO notes (n) VALUES (?)", (n,))
+
+    monkeypatch.setattr(Connection, "in_worker", failing)
+    results = await asyncio.gather(unit(1), unit(2), return_exceptions=True)
+    assert all(isinstance(r, sqlite3.OperationalError) for r in results), results
+    monkeypatch.setattr(Connection, "in_worker", in_worker)
+    await unit(3)  # the connection is usable again, and nothing of the failed batch stayed
+    assert committed(db_path) == [3]
+    await database.close()
