@@ -16,6 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from bot.logs import EventLogger
+
+_log = EventLogger("flood")
+
 
 @dataclass
 class _Lane:
@@ -120,7 +124,11 @@ class FloodGate:
                 lane.dropped_at = now
                 if not lane.warned:
                     lane.warned = True
-                    await slow_down()
+                    try:
+                        await slow_down()
+                    except Exception as exc:
+                        lane.warned = False  # not told: the next drop tries again
+                        _log.warning("slow_down_not_sent", error=type(exc).__name__)
                 yield False
                 return
             lane.waiting += 1

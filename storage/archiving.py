@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +51,12 @@ class SealedCases:
 
     count: int = 0
     topic_ids: tuple[int, ...] = ()
+    failed: int = 0  # cases that could not be sealed (left as they are, and reported)
 
     def __add__(self, other: SealedCases) -> SealedCases:
-        return SealedCases(self.count + other.count, self.topic_ids + other.topic_ids)
+        return SealedCases(
+            self.count + other.count, self.topic_ids + other.topic_ids, self.failed + other.failed
+        )
 
 
 def case_document(
@@ -86,12 +89,15 @@ def encode_document(document: dict[str, Any]) -> bytes:
 
 
 # ------------------------------------------------------------------ reading a batch
-async def expired_cases(store: Store, closed_before: str, limit: int, tx: Tx) -> list[Row]:
-    """Up to ``limit`` closed cases closed before the day ``closed_before``."""
+async def expired_cases(
+    store: Store, closed_before: str, limit: int, tx: Tx, skip: Iterable[str] = ()
+) -> list[Row]:
+    """Up to ``limit`` closed cases closed before the day ``closed_before`` (but ``skip``)."""
     return await store.cases.fetch(
         f"SELECT {_CASE_COLUMNS} FROM cases "  # noqa: S608 - constant column list
-        "WHERE status = 'closed' AND closed_on < ? LIMIT ?",
-        (closed_before, limit),
+        "WHERE status = 'closed' AND closed_on < ? "
+        "AND id NOT IN (SELECT value FROM json_each(?)) LIMIT ?",
+        (closed_before, json.dumps(sorted(skip)), limit),
         tx,
     )
 
@@ -208,13 +214,34 @@ async def seal_expired(
     if not 0 < batch_size <= MAX_BATCH:
         raise ValueError(f"the batch size is 1 to {MAX_BATCH}")
     done = SealedCases()
+    skip: set[str] = set()
     while True:
-        async with store.db.transaction() as tx:
-            cases = await expired_cases(store, closed_before, batch_size, tx)
-            if cases:
-                done += await seal_and_erase(store, cases, public_key, tx)
+        cases: list[Row] = []
+        try:
+            async with store.db.transaction() as tx:
+                cases = await expired_cases(store, closed_before, batch_size, tx, skip)
+                if cases:
+                    done += await seal_and_erase(store, cases, public_key, tx)
+        except Exception:
+            done += await _seal_one_by_one(store, cases, public_key, skip)
         if len(cases) < batch_size:
             return done
+
+
+async def _seal_one_by_one(
+    store: Store, cases: list[Row], public_key: CoordinatorPublicKey, skip: set[str]
+) -> SealedCases:
+    """A batch failed: seal its cases one at a time, leaving (and counting) those that
+    fail again, so that the rest are sealed and the purge goes on."""
+    done = SealedCases()
+    for case in cases:
+        try:
+            async with store.db.transaction() as tx:
+                done += await seal_and_erase(store, [case], public_key, tx)
+        except Exception:
+            skip.add(str(case["id"]))
+            done += SealedCases(failed=1)
+    return done
 
 
 async def seal_case(store: Store, case: Case, public_key: CoordinatorPublicKey) -> None:

@@ -12,6 +12,7 @@ statement runs.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -84,8 +85,21 @@ class Connection:
             cursor.close()
 
     async def in_worker(self, sql: str) -> None:
-        """A statement that waits for the disk (``COMMIT``, a checkpoint), off the loop."""
-        await self._disk.execute_fetchall(sql)  # one trip to the thread
+        """A statement that waits for the disk (``COMMIT``, a checkpoint), off the loop.
+
+        Once sent it runs to its end even if the caller is cancelled, and the caller returns
+        (raising the cancellation) only then: the database's lock is never released while
+        the connection is still busy in the thread."""
+        running = asyncio.ensure_future(self._disk.execute_fetchall(sql))  # one trip
+        cancelled = False
+        while not running.done():
+            try:
+                await asyncio.shield(running)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        running.result()
 
     @property
     def in_transaction(self) -> bool:

@@ -188,10 +188,12 @@ class Database:
             try:
                 await self._commit_pending()
                 await self._connection.in_worker("PRAGMA wal_checkpoint(TRUNCATE)")
-                await self._connection.close()
             finally:
-                if self._writer_lock is not None:
-                    self._writer_lock.release()
+                try:  # closed even when the checkpoint fails (its thread would keep the
+                    await self._connection.close()  # process from exiting)
+                finally:
+                    if self._writer_lock is not None:
+                        self._writer_lock.release()
 
     # ------------------------------------------------------------ transactions
     @asynccontextmanager

@@ -4,7 +4,7 @@ bot's daily job)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from storage.archiving import SealedCases, count_expired, seal_expired
 from storage.sealing import MAX_BATCH, CoordinatorPublicKey
@@ -23,6 +23,7 @@ class PurgeReport:
     flow_runs: int = 0
     cases_sealed: int = 0
     cases_awaiting_key: int = 0
+    cases_not_sealable: int = 0
     audit_entries: int = 0
     scheduled_actions: int = 0
     people: int = 0
@@ -36,6 +37,11 @@ class PurgeReport:
             f"finished scheduled actions deleted: {self.scheduled_actions}",
             f"inactive people with nothing left deleted: {self.people}",
         ]
+        if self.cases_not_sealable:
+            lines.append(
+                f"closed cases that could NOT be sealed: {self.cases_not_sealable} (left as "
+                "they are; the next purge tries again)"
+            )
         if self.cases_awaiting_key:
             lines.append(
                 f"closed cases past retention NOT sealed: {self.cases_awaiting_key} (set "
@@ -69,7 +75,7 @@ async def purge(
     """
     idle_cutoff = (today - timedelta(days=policy.idle_flow_run_days)).isoformat()
     closed_cutoff = (today - timedelta(days=policy.closed_case_days)).isoformat()
-    audit_cutoff = datetime.combine(today - timedelta(days=policy.audit_days), time()).isoformat()
+    audit_cutoff = (today - timedelta(days=policy.audit_days)).isoformat()  # audit days
 
     sealed, awaiting_key = SealedCases(), 0
     if public_key is None:
@@ -102,6 +108,7 @@ async def purge(
             flow_runs=flow_runs.rowcount,
             cases_sealed=sealed.count,
             cases_awaiting_key=awaiting_key,
+            cases_not_sealable=sealed.failed,
             audit_entries=audit.rowcount,
             scheduled_actions=actions.rowcount,
             people=people.rowcount,

@@ -162,3 +162,20 @@ async def test_the_screen_drops_quietly_only_after_the_notice_and_keeps_the_burs
     assert notices == [0], "one burst, one notice"
     clock.now = 25  # a whole window with nothing dropped: the next burst has its own notice
     assert not gate.would_drop_quietly(1)
+
+
+async def test_a_notice_that_cannot_be_sent_still_drops_and_is_tried_again() -> None:
+    gate = FloodGate(1, 60, clock=Clock())
+    attempts: list[int] = []
+
+    async def failing_notice() -> None:
+        attempts.append(1)
+        raise ConnectionError("Telegram is unreachable")
+
+    async with gate.turn(1, failing_notice) as admitted:
+        assert admitted
+    for _ in range(2):
+        async with gate.turn(1, failing_notice) as admitted:
+            assert not admitted, "dropped (and so remembered for Quick exit) all the same"
+    assert len(attempts) == 2, "not told yet: the next drop tries again"
+    assert not gate.would_drop_quietly(1), "the screen does not drop quietly before a notice"

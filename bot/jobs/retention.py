@@ -25,6 +25,7 @@ async def purge_job(context: BotContext) -> None:
         flow_runs=report.flow_runs,
         cases_sealed=report.cases_sealed,
         cases_awaiting_key=report.cases_awaiting_key,
+        cases_not_sealable=report.cases_not_sealable,
         audit_entries=report.audit_entries,
         people=report.people,
     )

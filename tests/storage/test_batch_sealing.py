@@ -271,3 +271,23 @@ async def test_a_batch_is_one_to_a_thousand_cases(store: Store) -> None:
     for size in (0, MAX_BATCH + 1):
         with pytest.raises(ValueError, match="batch size"):
             await purge(store, POLICY, store.cases.today(), PUBLIC, batch_size=size)
+
+
+async def test_a_case_that_cannot_be_sealed_does_not_stop_the_purge(
+    store: Store, clock: FakeClock
+) -> None:
+    expected = await closed_cases(store, 5)
+    bad_code = sorted(expected)[2]
+    async with store.db.transaction() as tx:  # damaged: its answers no longer decrypt
+        await tx.execute("UPDATE cases SET answers = x'00' WHERE code = ?", (bad_code,))
+    clock.advance(days=100)
+
+    report = await purge(store, POLICY, clock().date(), PUBLIC)
+    assert (report.cases_sealed, report.cases_not_sealable) == (4, 1)
+    assert any("could NOT be sealed: 1" in line for line in report.lines())
+    assert {e.case_code for e in list_archives(store.db.path)} == set(expected) - {bad_code}
+    left = await store.db.fetchall("SELECT code FROM cases")
+    assert [r["code"] for r in left] == [bad_code], "left as it was, for someone to look at"
+
+    again = await purge(store, POLICY, clock().date(), PUBLIC)
+    assert (again.cases_sealed, again.cases_not_sealable) == (0, 1), "tried again, no loop"

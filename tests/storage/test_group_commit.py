@@ -95,3 +95,18 @@ async def test_a_failed_commit_fails_every_unit_in_it(
     await unit(3)  # the connection is usable again, and nothing of the failed batch stayed
     assert committed(db_path) == [3]
     await database.close()
+
+
+async def test_a_cancelled_commit_returns_only_once_it_has_ended(tmp_path: Path) -> None:
+    """Cancelling whoever waits for a commit never frees the connection while the commit is
+    still running in the database thread (the next unit would find a transaction open)."""
+    connection = await Connection.open(tmp_path / "c.sqlite3")
+    await connection.execute("BEGIN IMMEDIATE")
+    await connection.execute("CREATE TABLE t (x INTEGER)")
+    waiting = asyncio.create_task(connection.in_worker("COMMIT"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert not connection.in_transaction, "the commit had ended when the cancellation came"
+    await connection.close()
