@@ -74,10 +74,17 @@ class Conversation:
         self.follow_up_days = follow_up_days
 
     async def step(
-        self, user_id: int, chat_id: int, event: Input, update_id: int | None = None
+        self,
+        user_id: int,
+        chat_id: int,
+        event: Input,
+        update_id: int | None = None,
+        typed_message_id: int | None = None,
     ) -> Outcome | None:
         """One step; ``None`` when this update was already handled (Telegram delivers updates
-        at least once: a restart can hand the last one over again)."""
+        at least once: a restart can hand the last one over again). The id of the message the
+        person typed is remembered (for Quick exit) in the step's own transaction, so no crash
+        while the answer is being sent can leave it out."""
         async with self.store.db.transaction() as tx:
             person, created = await self.store.people.get_or_create(user_id, chat_id, tx=tx)
             saved = await self.store.flow_runs.load(person.id, tx) or {}
@@ -85,6 +92,8 @@ class Conversation:
                 return None
             if update_id is not None:  # handled: marked with the step, in one commit
                 await self.store.inbox.done(update_id, tx)
+            if typed_message_id is not None:
+                await self.store.chat_messages.record(person.id, [typed_message_id], tx)
             state = saved.get("engine")
             if created and not isinstance(event, Start | Press):
                 event = Start(self.welcome_flow)

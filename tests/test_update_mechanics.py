@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.message_tracker import MessageTracker
 from bot.update_unit import UpdateUnit
 from storage.connection import Connection
 from tests.conftest import RunningBot
@@ -104,3 +105,28 @@ async def test_a_typed_answer_commits_its_step_once_and_makes_two_calls(
     # new question is sent, its message id (so that Quick exit deletes it too).
     assert commits == 3, commits
     assert calls == {"sendMessage": 1, "editMessageReplyMarkup": 1}, calls
+
+
+async def test_a_typed_message_is_kept_for_quick_exit_by_the_step_itself(
+    running_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a person typed (their story) must be deletable by Quick exit even if the bot dies
+    while the answer is still being sent: its id is written with the step, not after."""
+    person = await Person.join(running_bot.client)
+    await person.start_in_english()
+    await person.choose("Tell us what happened", "Do you agree that we keep a record")
+    await person.choose("Yes, keep a record", "What was it about?")
+    await person.choose("Work", "Why do you think it happened?")
+    await person.choose("Who I love (sexual orientation)", "In your own words")
+
+    async def lost(self: MessageTracker, chat_id: int, ids: list[int | None]) -> None:
+        return  # as if the process died before the update's closing transaction
+
+    monkeypatch.setattr(MessageTracker, "record", lost)
+    typed = await person.say("My manager shouted at me.")
+    await person.expect("Roughly when did it happen?")
+    store = running_bot.application.services.store
+    found = await store.people.find(person.id)
+    assert found is not None
+    kept = await store.chat_messages.take(found.id)
+    assert typed["message_id"] in kept

@@ -264,7 +264,9 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
             )
             return
 
-    outcome = await services.conversation.step(user.id, chat.id, event, update.update_id)
+    outcome = await services.conversation.step(
+        user.id, chat.id, event, update.update_id, typed_message_id=trigger
+    )
     if outcome is None:
         if query is not None:
             with contextlib.suppress(BadRequest):
@@ -323,7 +325,7 @@ async def carry_out(
         )
         _log.info("quick_exit", deleted=len(tracked))
         return
-    await services.tracker.record(chat_id, [trigger])
+    await services.tracker.record(chat_id, [trigger])  # already kept by the step; reschedules
     if isinstance(event, Redisplay):
         await writer.send(services.renderer.text("help.text", outcome.language))
     screen = await writer.write(
