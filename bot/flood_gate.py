@@ -31,6 +31,9 @@ class _Lane:
     dropped_at: float = float("-inf")
 
 
+SWEEP_FROM = 256
+
+
 class FloodGate:
     def __init__(
         self,
@@ -46,6 +49,7 @@ class FloodGate:
         self._clock = clock
         self._lanes: dict[int, _Lane] = {}
         self._notices: dict[int, float] = {}
+        self._sweep_at = SWEEP_FROM  # lanes open before every idle lane is looked at again
 
     def lanes(self) -> int:
         """How many people have a lane open now (for tests: lanes are freed when idle)."""
@@ -142,6 +146,16 @@ class FloodGate:
                 lane.lock.release()
         finally:
             self._tidy(key, lane)
+            if len(self._lanes) >= self._sweep_at:
+                self._sweep()
+
+    def _sweep(self) -> None:
+        """A lane is freed at its person's next update once idle; people who never write
+        again would keep theirs for ever. So once the lanes have doubled since the last look,
+        every lane is tidied (amortised: a constant cost per update)."""
+        for key, lane in list(self._lanes.items()):
+            self._tidy(key, lane)
+        self._sweep_at = max(SWEEP_FROM, 2 * len(self._lanes))
 
     def _tidy(self, key: int, lane: _Lane) -> None:
         if lane.waiting or lane.lock.locked():
@@ -153,8 +167,8 @@ class FloodGate:
             # Nothing dropped for a whole window: the burst is over, warn again next time. (A
             # backlog that drains between waves of one burst does not end it.)
             lane.warned = False
-        if not lane.times and not lane.warned:
-            self._lanes.pop(key, None)
+        if not lane.times and not lane.warned and self._lanes.get(key) is lane:
+            del self._lanes[key]
 
 
 class StaffOrder:

@@ -179,3 +179,21 @@ async def test_a_notice_that_cannot_be_sent_still_drops_and_is_tried_again() -> 
             assert not admitted, "dropped (and so remembered for Quick exit) all the same"
     assert len(attempts) == 2, "not told yet: the next drop tries again"
     assert not gate.would_drop_quietly(1), "the screen does not drop quietly before a notice"
+
+
+async def test_lanes_of_people_who_never_write_again_are_freed() -> None:
+    clock = Clock()
+    gate = FloodGate(20, 60, clock=clock)
+
+    async def notice() -> None:
+        raise AssertionError("no flood here")
+
+    for person in range(1000):  # one message each, then silence
+        async with gate.turn(person, notice) as admitted:
+            assert admitted
+    assert gate.lanes() == 1000, "within the window each lane still counts its message"
+    clock.now = 120
+    for person in range(1000, 1300):  # others keep writing; the first thousand never again
+        async with gate.turn(person, notice) as admitted:
+            assert admitted
+    assert gate.lanes() <= 300, gate.lanes()
