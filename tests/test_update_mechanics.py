@@ -69,6 +69,17 @@ async def measured(
     return meter.commits - commits, by_method
 
 
+async def at_the_story_question(bot: RunningBot) -> Person:
+    """A new person, through the intake's first answers to "In your own words"."""
+    person = await Person.join(bot.client)
+    await person.start_in_english()
+    await person.choose("Tell us what happened", "Do you agree that we keep a record")
+    await person.choose("Yes, keep a record", "What was it about?")
+    await person.choose("Work", "Why do you think it happened?")
+    await person.choose("Who I love (sexual orientation)", "In your own words")
+    return person
+
+
 async def test_a_button_press_commits_once_and_makes_two_calls(
     running_bot: RunningBot, meter: Meter
 ) -> None:
@@ -89,12 +100,7 @@ async def test_a_button_press_commits_once_and_makes_two_calls(
 async def test_a_typed_answer_commits_its_step_once_and_makes_two_calls(
     running_bot: RunningBot, meter: Meter
 ) -> None:
-    person = await Person.join(running_bot.client)
-    await person.start_in_english()
-    await person.choose("Tell us what happened", "Do you agree that we keep a record")
-    await person.choose("Yes, keep a record", "What was it about?")
-    await person.choose("Work", "Why do you think it happened?")
-    await person.choose("Who I love (sexual orientation)", "In your own words")
+    person = await at_the_story_question(running_bot)
 
     commits, calls = await measured(
         running_bot,
@@ -112,12 +118,7 @@ async def test_a_typed_message_is_kept_for_quick_exit_by_the_step_itself(
 ) -> None:
     """What a person typed (their story) must be deletable by Quick exit even if the bot dies
     while the answer is still being sent: its id is written with the step, not after."""
-    person = await Person.join(running_bot.client)
-    await person.start_in_english()
-    await person.choose("Tell us what happened", "Do you agree that we keep a record")
-    await person.choose("Yes, keep a record", "What was it about?")
-    await person.choose("Work", "Why do you think it happened?")
-    await person.choose("Who I love (sexual orientation)", "In your own words")
+    person = await at_the_story_question(running_bot)
 
     async def lost(self: MessageTracker, chat_id: int, ids: list[int | None]) -> None:
         return  # as if the process died before the update's closing transaction
