@@ -288,7 +288,9 @@ class StaffDesk:
         reachable = await self._reachable(case)
         until = self.clock() + timedelta(days=days)
         async with self.store.db.transaction() as tx:
-            await self.store.blocks.add(case.person_id, until, actor.alias, reason or "abuse", tx)
+            block = await self.store.blocks.add(
+                case.person_id, until, actor.alias, reason or "abuse", tx
+            )
             for open_case in await self.store.cases.for_person(case.person_id, tx):
                 if open_case.status != CaseStatus.CLOSED:
                     await transitions.close(self.store, tx, open_case, "other")
@@ -297,7 +299,12 @@ class StaffDesk:
             ToTopic(
                 case.id,
                 "staff.blocked",
-                {"alias": actor.alias, "days": str(days), "code": case.code},
+                {
+                    "alias": actor.alias,
+                    "days": str(days),
+                    "until": block.until.isoformat(),
+                    "code": case.code,
+                },
             ),
             CloseTopic(case.id),
         ]

@@ -356,8 +356,12 @@ async def test_release_transfer_summary_and_block(service: Service) -> None:
     [audit] = await service.store.audit.recent()
     assert (audit.actor, audit.action) == ("Dara", "case_summary_read")
 
+    days_before = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
     await staff.say(staff.dara, "/block 7 abusive messages", thread)
     await person.expect("This conversation has ended.")
+    told = await staff.wait_topic(thread, "for 7 days (to the end of ")
+    days_after = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    assert any(f"to the end of {day}, UTC" in told["text"] for day in (days_before, days_after))
     await person.say_then("are you there???", "This conversation has ended.")
     assert not any(
         "are you there???" in str(m.get("text")) for m in await staff.topic_messages(thread)
