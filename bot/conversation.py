@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.message_tracker import keep_for_quick_exit
 from bot.update_unit import UpdateUnit
 from casework.effects import Effect as CaseEffect
 from casework.person_desk import PersonDesk
@@ -93,7 +94,7 @@ class Conversation:
             if update_id is not None:  # handled: marked with the step, in one commit
                 await self.store.inbox.done(update_id, tx)
             if typed_message_id is not None:
-                await self.store.chat_messages.record(person.id, [typed_message_id], tx)
+                await keep_for_quick_exit(self.store, person, [typed_message_id], tx)
             state = saved.get("engine")
             if created and not isinstance(event, Start | Press):
                 event = Start(self.welcome_flow)

@@ -80,7 +80,7 @@ class FloodGate:
         notice: the polling loop's screen refuses those before parsing (the first drop of a
         burst is left to :meth:`turn`, which sends the one notice)."""
         lane = self._lanes.get(key)
-        if lane is None or not lane.warned or self._clock() - lane.dropped_at >= self.seconds:
+        if lane is None or not lane.warned or self._burst_over(lane, self._clock()):
             return False
         return self.would_drop(key, True)
 
@@ -123,8 +123,8 @@ class FloodGate:
         try:
             if not admitted:
                 now = self._clock()
-                if now - lane.dropped_at >= self.seconds:
-                    lane.warned = False  # a new burst: nothing was dropped for a window
+                if self._burst_over(lane, now):
+                    lane.warned = False  # a new burst: warn again
                 lane.dropped_at = now
                 if not lane.warned:
                     lane.warned = True
@@ -157,16 +157,19 @@ class FloodGate:
             self._tidy(key, lane)
         self._sweep_at = max(SWEEP_FROM, 2 * len(self._lanes))
 
+    def _burst_over(self, lane: _Lane, now: float) -> bool:
+        """Nothing of this person's was dropped for a whole window. (A backlog that drains
+        between waves of one burst does not end it.)"""
+        return now - lane.dropped_at >= self.seconds
+
     def _tidy(self, key: int, lane: _Lane) -> None:
         if lane.waiting or lane.lock.locked():
             return
         now = self._clock()
         while lane.times and lane.times[0] <= now - self.seconds:
             lane.times.popleft()
-        if now - lane.dropped_at >= self.seconds:
-            # Nothing dropped for a whole window: the burst is over, warn again next time. (A
-            # backlog that drains between waves of one burst does not end it.)
-            lane.warned = False
+        if self._burst_over(lane, now):
+            lane.warned = False  # warn again next time
         if not lane.times and not lane.warned and self._lanes.get(key) is lane:
             del self._lanes[key]
 

@@ -9,6 +9,7 @@ from bot.logs import EventLogger
 from bot.safety import reschedule_cleanup
 from bot.update_unit import UpdateUnit
 from storage.repositories.base import Tx
+from storage.repositories.people import Person
 from storage.store import Store
 
 _log = EventLogger("tracker")
@@ -62,9 +63,14 @@ class MessageTracker:
 
     async def write(self, chat_id: int, ids: list[int], tx: Tx) -> None:
         person = await self.store.people.find(chat_id, tx)
-        if person is None:
-            return
-        await self.store.chat_messages.record(person.id, ids, tx)
-        hours = int(person.consents.get("cleanup_hours", 0) or 0)
-        if hours:
-            await reschedule_cleanup(self.store, person.id, hours, tx)
+        if person is not None:
+            await keep_for_quick_exit(self.store, person, ids, tx)
+
+
+async def keep_for_quick_exit(store: Store, person: Person, ids: list[int], tx: Tx) -> None:
+    """Remember message ids of ``person``'s chat (encrypted) and, if they asked for it, move
+    the chat's automatic clean-up to after the newest."""
+    await store.chat_messages.record(person.id, ids, tx)
+    hours = int(person.consents.get("cleanup_hours", 0) or 0)
+    if hours:
+        await reschedule_cleanup(store, person.id, hours, tx)

@@ -42,10 +42,10 @@ async def insert_row(tx: Tx, statistics_id: str, opened_month: str, **opening: s
 
 
 async def _row(tx: Tx, statistics_id: str) -> dict[str, str | None] | None:
-    cursor = await tx.execute("SELECT * FROM case_statistics WHERE id = ?", (statistics_id,))
-    row = await cursor.fetchone()
-    await cursor.close()
-    return None if row is None else dict(row)
+    rows = await tx.execute_fetchall(
+        "SELECT * FROM case_statistics WHERE id = ?", (statistics_id,)
+    )
+    return dict(rows[0]) if rows else None
 
 
 async def correct_opening(

@@ -325,7 +325,6 @@ async def carry_out(
         )
         _log.info("quick_exit", deleted=len(tracked))
         return
-    await services.tracker.record(chat_id, [trigger])  # already kept by the step; reschedules
     if isinstance(event, Redisplay):
         await writer.send(services.renderer.text("help.text", outcome.language))
     screen = await writer.write(

@@ -27,6 +27,11 @@ class ScheduledAction:
 
 
 _DUE = "due"  # the payload's key for the due time
+# A timer with the person whose key encrypts its payload (its own, or its case's person's).
+_WITH_OWNER = (
+    "SELECT s.*, coalesce(s.person_id, c.person_id) AS owner "
+    "FROM scheduled_actions s LEFT JOIN cases c ON c.id = s.case_id"
+)
 
 
 def _due_time(moment: datetime) -> datetime:
@@ -135,45 +140,31 @@ class ScheduleRepository(Repository):
         once done."""
         moved = 0
         while True:
-            rows = await self.fetch(
-                "SELECT s.*, coalesce(s.person_id, c.person_id) AS owner "
-                "FROM scheduled_actions s LEFT JOIN cases c ON c.id = s.case_id "
-                "WHERE length(s.due_at) > 10 LIMIT ?",
-                (batch,),
-            )
+            rows = await self.fetch(f"{_WITH_OWNER} WHERE length(s.due_at) > 10 LIMIT ?", (batch,))
             if not rows:
                 return moved
             async with self.db.transaction() as tx:
                 for row in rows:
-                    action = self._action(row)
-                    sealed = {**action.payload, _DUE: action.due_at.isoformat()}
-                    await tx.execute(
-                        "UPDATE scheduled_actions SET due_at = ?, payload = ? WHERE id = ?",
-                        (
-                            to_day(action.due_at),
-                            self.seal_json("payload", row["id"], sealed, person=row["owner"]),
-                            row["id"],
-                        ),
-                    )
+                    await self._set_due(tx, row, self._action(row).due_at)
             moved += len(rows)
 
     async def reschedule(self, action_id: str, due_at: datetime, tx: Tx | None = None) -> None:
         """Move a pending timer to another time (its due time stays encrypted)."""
-        due_at = _due_time(due_at)
         async with self.write(tx) as w:
             rows = await w.execute_fetchall(
-                "SELECT s.*, coalesce(s.person_id, c.person_id) AS owner "
-                "FROM scheduled_actions s LEFT JOIN cases c ON c.id = s.case_id "
-                "WHERE s.id = ? AND s.done_at IS NULL",
-                (action_id,),
+                f"{_WITH_OWNER} WHERE s.id = ? AND s.done_at IS NULL", (action_id,)
             )
             for row in rows:
-                sealed = {**self._action(row).payload, _DUE: due_at.isoformat()}
-                await w.execute(
-                    "UPDATE scheduled_actions SET due_at = ?, payload = ? WHERE id = ?",
-                    (
-                        to_day(due_at),
-                        self.seal_json("payload", action_id, sealed, person=row["owner"]),
-                        action_id,
-                    ),
-                )
+                await self._set_due(w, row, _due_time(due_at))
+
+    async def _set_due(self, tx: Tx, row: Row, due_at: datetime) -> None:
+        """Write ``due_at`` into the timer's encrypted payload and its day in clear."""
+        sealed = {**self._action(row).payload, _DUE: due_at.isoformat()}
+        await tx.execute(
+            "UPDATE scheduled_actions SET due_at = ?, payload = ? WHERE id = ?",
+            (
+                to_day(due_at),
+                self.seal_json("payload", row["id"], sealed, person=row["owner"]),
+                row["id"],
+            ),
+        )
