@@ -166,6 +166,7 @@ def build_application(
             await services.tracker.write(chat_id, message_ids, tx)
         for person, message_id in unit.screens.values():
             await services.conversation.write_screen(person, message_id, tx)
+        await services.store.outbox.remove(unit.kept, tx)  # carried out: no longer kept
 
     InboxPoller.install(application, services.store, finish)
     application.add_error_handler(_on_error)

@@ -9,12 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.effect_codec import encode
+from bot.kept_effects import KeptEffects
 from bot.message_tracker import keep_for_quick_exit
+from bot.partner_list import PartnerList
 from bot.update_unit import UpdateUnit
 from casework.effects import Effect as CaseEffect
 from casework.person_desk import PersonDesk
 from flows.engine import Engine
-from flows.events import ActionDone, Effect, Input, Perform, Press, Say, Start
+from flows.events import ActionDone, Effect, Input, Perform, Press, Redisplay, Say, Start
 from flows.model import ActionKind
 from knowledge.partners import Partner, find_partners
 from storage.repositories.base import Tx
@@ -30,13 +33,6 @@ def new_screen_token() -> str:
 
 
 @dataclass(frozen=True)
-class PartnerList:
-    """Effect added by the bot: the organisations found for a need and province."""
-
-    partners: tuple[Partner, ...]
-
-
-@dataclass(frozen=True)
 class Outcome:
     person: Person
     effects: tuple[Effect | PartnerList, ...]
@@ -46,6 +42,26 @@ class Outcome:
     case_code: str | None = None
     after_commit: tuple[Perform, ...] = field(default_factory=tuple)
     case_effects: tuple[CaseEffect, ...] = field(default_factory=tuple)
+
+
+def kept_step(
+    outcome: Outcome, *, redisplay: bool, pressed: int | None, typed: int | None
+) -> dict[str, Any]:
+    """A step's outcome as the outbox keeps it (``bot/outbox_replay.py`` reads it back)."""
+    return {
+        "person_id": outcome.person.id,
+        "lane": outcome.person.id,
+        "effects": encode(list(outcome.effects)),
+        "screen_message_id": outcome.screen_message_id,
+        "ended": outcome.ended,
+        "language": outcome.language,
+        "case_code": outcome.case_code,
+        "after_commit": encode(list(outcome.after_commit)),
+        "case_effects": encode(list(outcome.case_effects)),
+        "redisplay": redisplay,
+        "pressed": pressed,
+        "typed": typed,
+    }
 
 
 def _answers(variables: dict[str, Any]) -> dict[str, Any]:
@@ -65,8 +81,10 @@ class Conversation:
         handoff_enabled: bool = False,
         queue_alert_minutes: int = 30,
         follow_up_days: int = 7,
+        kept: KeptEffects | None = None,
     ) -> None:
         self.store = store
+        self.kept = kept
         self.engine = engine
         self.person_desk = person_desk
         self.partners = partners
@@ -80,7 +98,9 @@ class Conversation:
         chat_id: int,
         event: Input,
         update_id: int | None = None,
+        *,
         typed_message_id: int | None = None,
+        pressed_message_id: int | None = None,
     ) -> Outcome | None:
         """One step; ``None`` when this update was already handled (Telegram delivers updates
         at least once: a restart can hand the last one over again). The id of the message the
@@ -135,18 +155,30 @@ class Conversation:
                     },
                     tx,
                 )
+            outcome = Outcome(
+                person,
+                tuple(effects),
+                screen_message_id,
+                ended,
+                language,
+                case_code,
+                tuple(after_commit),
+                tuple(case_effects),
+            )
+            if update_id is not None and self.kept is not None:
+                # What the step decided to send, kept with it until it has been sent.
+                await self.kept.keep_step(
+                    tx,
+                    kept_step(
+                        outcome,
+                        redisplay=isinstance(event, Redisplay),
+                        pressed=pressed_message_id,
+                        typed=typed_message_id,
+                    ),
+                )
         if update_id is not None:  # committed: the update needs no closing "handled" mark
             UpdateUnit.mark_handled()
-        return Outcome(
-            person,
-            tuple(effects),
-            screen_message_id,
-            ended,
-            language,
-            case_code,
-            tuple(after_commit),
-            tuple(case_effects),
-        )
+        return outcome
 
     async def _perform(  # noqa: PLR0917 - one call site, every argument is needed
         self,

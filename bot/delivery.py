@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
@@ -17,6 +17,7 @@ from bot.callback_data import CardButton
 from bot.chat_actions import show_flow
 from bot.logs import EventLogger
 from bot.services import Services
+from bot.update_unit import UpdateUnit
 from casework.effects import (
     AnswerReferral,
     CloseTopic,
@@ -42,11 +43,32 @@ CRISIS_TALK = "crisis.talk"
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a staff command or button came from: replies go back there."""
+    """Where a staff command or button came from: replies go back there (in answer to
+    ``reply_to``, the command's message)."""
 
     chat_id: int
     topic_id: int | None = None
-    message: Message | None = None
+    reply_to: int | None = None
+
+    def kept(self) -> dict[str, int | None]:
+        return {"chat_id": self.chat_id, "topic_id": self.topic_id, "reply_to": self.reply_to}
+
+    @staticmethod
+    def from_kept(kept: object) -> Origin | None:
+        if not isinstance(kept, dict) or not isinstance(kept.get("chat_id"), int):
+            return None
+        topic, reply = kept.get("topic_id"), kept.get("reply_to")
+        return Origin(
+            kept["chat_id"],
+            topic if isinstance(topic, int) else None,
+            reply if isinstance(reply, int) else None,
+        )
+
+    def decides(self) -> Origin:
+        """The casework call about to run is this update's decision: its transaction marks
+        the update handled and keeps its effects with replies going here."""
+        UpdateUnit.deciding(self.kept())
+        return self
 
 
 class Delivery:
@@ -54,10 +76,16 @@ class Delivery:
         self.bot = bot
         self.services = services
 
-    async def deliver(self, effects: list[Effect], origin: Origin | None = None) -> list[Effect]:
-        """Deliver each effect in order; returns those that failed (logged by type only)."""
+    async def deliver(
+        self, effects: list[Effect], origin: Origin | None = None, *, replaying: bool = False
+    ) -> list[Effect]:
+        """Deliver each effect in order; returns those that failed (logged by type only).
+        ``replaying``: kept effects carried out after a restart; a relay already recorded as
+        copied is not copied again."""
         failed: list[Effect] = []
         for effect in effects:
+            if replaying and await self._already_relayed(effect):
+                continue
             try:
                 await self._one(effect, origin)
             except Forbidden:
@@ -67,6 +95,14 @@ class Delivery:
                 failed.append(effect)
                 _log.error("effect_failed", exc, effect=type(effect).__name__)
         return failed
+
+    async def _already_relayed(self, effect: Effect) -> bool:
+        relay = self.services.store.relay
+        if isinstance(effect, CopyToTopic):
+            return await relay.topic_copy(effect.case_id, effect.message_id) is not None
+        if isinstance(effect, CopyToPerson):
+            return await relay.person_copy(effect.case_id, effect.message_id) is not None
+        return False
 
     async def _one(self, effect: Effect, origin: Origin | None) -> None:
         services = self.services
@@ -200,8 +236,8 @@ class Delivery:
             message_thread_id=origin.topic_id,
             protect_content=protect,
             reply_parameters=(
-                ReplyParameters(origin.message.message_id, allow_sending_without_reply=True)
-                if origin.message is not None
+                ReplyParameters(origin.reply_to, allow_sending_without_reply=True)
+                if origin.reply_to is not None
                 else None
             ),
         )

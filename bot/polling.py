@@ -79,7 +79,7 @@ class InboxPoller:
                     if not unit.handled:
                         await store.inbox.done(update_id, tx)
 
-            UpdateUnit.begin(close)
+            UpdateUnit.begin(close, update_id)
 
         async def handled(_update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
             await UpdateUnit.close_current()

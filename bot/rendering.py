@@ -15,7 +15,7 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.content import Content
-from bot.conversation import PartnerList
+from bot.partner_list import PartnerList
 from flows.events import Button, Effect, Notice, Perform, Say, Screen
 from flows.model import ActionKind
 from knowledge.articles import format_date, localise_number

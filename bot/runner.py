@@ -25,8 +25,10 @@ from bot.dropped_updates import DroppedUpdates
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handlers.person import flood_screen
 from bot.handoff import Handoff
+from bot.kept_effects import KeptEffects
 from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
+from bot.outbox_replay import OutboxReplay
 from bot.polling import InboxPoller
 from bot.referrals import DONE_REASONS, Referrals
 from bot.rendering import Renderer
@@ -73,7 +75,8 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         content, {"follow_up_days": str(settings.handoff.follow_up_days)}, overrides
     )
     policy = casework_policy(settings, content)
-    person_desk = PersonDesk(store, policy)
+    kept = KeptEffects(store)
+    person_desk = PersonDesk(store, policy, keeper=kept)
     conversation = Conversation(
         store,
         engine,
@@ -82,6 +85,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         handoff_enabled=settings.staff.group_id != 0,
         queue_alert_minutes=settings.handoff.queue_alert_minutes,
         follow_up_days=settings.handoff.follow_up_days,
+        kept=kept,
     )
     handoff = Handoff(settings, store, renderer)
     tracker = MessageTracker(store)
@@ -101,7 +105,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
             backlog=settings.safety.backlog,
         ),
         staff_order=StaffOrder(),
-        staff_desk=StaffDesk(store, policy, content.texts, settings.staff.language),
+        staff_desk=StaffDesk(store, policy, content.texts, settings.staff.language, keeper=kept),
         person_desk=person_desk,
         dropped=DroppedUpdates(store, tracker),
         coordinator_public_key=public_key,
@@ -133,6 +137,8 @@ async def start_polling(application: ClgbtApplication) -> None:
     await application.start()
     with contextlib.suppress(TelegramError):
         await application.bot.delete_webhook()
+    # What the last run decided but had not sent goes first, then what it had not handled.
+    await OutboxReplay(application.bot, application.services).run()
     poller = InboxPoller(
         application,
         application.services.store,
@@ -151,6 +157,7 @@ async def start_webhook(application: ClgbtApplication, settings: Settings) -> We
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
+    await OutboxReplay(application.bot, application.services).run()
     await InboxPoller(application, application.services.store).replay()
     server = WebhookServer(application, webhook.secret_token.reveal(), webhook.url_path)
     await server.start(webhook.listen, webhook.port)

@@ -27,10 +27,19 @@ class UpdateUnit:
     closed: bool = False
     deferred: bool = False  # written elsewhere, in a batch (a dropped update)
     handled: bool = False  # the inbox's "handled" mark went with the step's own transaction
+    update_id: int | None = None
+    # Outbox rows this update's decisions kept: removed in the closing transaction, once sent.
+    kept: list[str] = field(default_factory=list)
+    # Where staff replies go (chat, topic, message to answer), kept with the effects.
+    origin: dict[str, int | None] | None = None
+    # The next casework decision is this update's only one: it marks the update handled.
+    decides: bool = False
 
     @staticmethod
-    def begin(close: Callable[[UpdateUnit], Awaitable[None]]) -> UpdateUnit:
-        unit = UpdateUnit(close)
+    def begin(
+        close: Callable[[UpdateUnit], Awaitable[None]], update_id: int | None = None
+    ) -> UpdateUnit:
+        unit = UpdateUnit(close, update_id=update_id)
         _current.set(unit)
         return unit
 
@@ -62,7 +71,15 @@ class UpdateUnit:
 
     @property
     def empty(self) -> bool:
-        return not self.tracked and not self.screens
+        return not self.tracked and not self.screens and not self.kept
+
+    @staticmethod
+    def deciding(origin: dict[str, int | None] | None) -> None:
+        """The next casework decision is the update's only one (see ``bot/kept_effects.py``)."""
+        unit = _current.get()
+        if unit is not None:
+            unit.decides = True
+            unit.origin = origin
 
     @staticmethod
     def mark_handled() -> None:

@@ -17,6 +17,7 @@ from casework.effects import (
     ToPerson,
     ToTopic,
 )
+from casework.keeper import Keeper, KeepNothing
 from casework.model import CaseStatus, Presence
 from casework.policy import Clock, Policy, utc_now
 from storage.repositories.base import Tx
@@ -43,10 +44,17 @@ class Handoff:
 
 
 class PersonDesk:
-    def __init__(self, store: Store, policy: Policy, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        clock: Clock = utc_now,
+        keeper: Keeper | None = None,
+    ) -> None:
         self.store = store
         self.policy = policy
         self.clock = clock
+        self.keeper: Keeper = keeper or KeepNothing()
 
     async def state(self, user_id: int) -> PersonState:
         person = await self.store.people.find(user_id)
@@ -123,10 +131,13 @@ class PersonDesk:
         if await self.store.relay.topic_copy(case.id, message_id) is not None:
             return []  # already relayed: this update is being handled again after a restart
         if location:
-            events = await self.store.events.for_case(case.id)
-            if not any(e.kind == LOCATION_WARNING for e in events):
-                await self.store.events.add(case.id, LOCATION_WARNING, "bot")
-                return [ToPerson(case.person_id, "handoff.location_warning")]
+            async with self.store.db.transaction() as tx:
+                events = await self.store.events.for_case(case.id, tx)
+                if not any(e.kind == LOCATION_WARNING for e in events):
+                    await self.store.events.add(case.id, LOCATION_WARNING, "bot", None, tx)
+                    warning: list[Effect] = [ToPerson(case.person_id, "handoff.location_warning")]
+                    await self.keeper.keep(tx, warning)
+                    return warning
         target = None
         if reply_to is not None:
             target = await self.store.relay.topic_copy(case.id, reply_to)
@@ -145,13 +156,15 @@ class PersonDesk:
             await transitions.move(self.store, tx, case, presence=Presence.LEFT)
             kind = "person_ended_chat" if ended else "person_left"
             await self.store.events.add(case.id, kind, "person", None, tx)
-        if ended:
-            return [
-                ToTopic(case.id, "staff.person_ended"),
-                ToPerson(person_id, "handoff.ended"),
-                ShowFlow(person_id, "main"),
-            ]
-        return [ToTopic(case.id, "staff.person_left")]
+            effects: list[Effect] = [ToTopic(case.id, "staff.person_left")]
+            if ended:
+                effects = [
+                    ToTopic(case.id, "staff.person_ended"),
+                    ToPerson(person_id, "handoff.ended"),
+                    ShowFlow(person_id, "main"),
+                ]
+            await self.keeper.keep(tx, effects)
+        return effects
 
     # ------------------------------------------------------------ crisis
     async def crisis(self, user_id: int, chat_id: int, kind: str) -> list[Effect]:
@@ -185,9 +198,11 @@ class PersonDesk:
                     self.store, tx, case, urgent=1, language=person.language
                 )
             await self.store.events.add(case.id, "crisis", "person", kind, tx)
-        keyboard = None if case.presence == Presence.IN_CHAT else Keyboard.CRISIS_TALK
-        return [
-            ToPerson(person.id, f"crisis.{kind}", keyboard=keyboard),
-            OpenTopic(case.id),
-            ToCoordinators("staff.crisis_alert", {"code": case.code, "category": kind}),
-        ]
+            keyboard = None if case.presence == Presence.IN_CHAT else Keyboard.CRISIS_TALK
+            effects: list[Effect] = [
+                ToPerson(person.id, f"crisis.{kind}", keyboard=keyboard),
+                OpenTopic(case.id),
+                ToCoordinators("staff.crisis_alert", {"code": case.code, "category": kind}),
+            ]
+            await self.keeper.keep(tx, effects)
+        return effects

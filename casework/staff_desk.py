@@ -22,12 +22,14 @@ from casework.effects import (
     ToPerson,
     ToTopic,
 )
+from casework.keeper import Keeper, KeepNothing
 from casework.model import REFERRAL_TRANSITIONS, CaseStatus, Presence, ReferralStatus
 from casework.policy import Actor, Clock, Policy, StaffRole, utc_now
 from casework.summaries import Line, render_lines
 from knowledge.catalogue import TextCatalogue
 from storage.ids import normalise_code
 from storage.queue import dequeue, waited_minutes
+from storage.repositories.base import Tx
 from storage.repositories.cases import Case
 from storage.store import Store
 
@@ -55,12 +57,15 @@ class StaffDesk:
         texts: TextCatalogue,
         language: str,
         clock: Clock = utc_now,
+        *,
+        keeper: Keeper | None = None,
     ) -> None:
         self.store = store
         self.policy = policy
         self.texts = texts
         self.language = language
         self.clock = clock
+        self.keeper: Keeper = keeper or KeepNothing()
 
     # ------------------------------------------------------------ entry points
     async def command(
@@ -157,16 +162,18 @@ class StaffDesk:
             return [ReplyToStaff(key)]
         return []
 
-    async def _reachable(self, case: Case) -> bool:
+    async def _reachable(self, case: Case, tx: Tx | None = None) -> bool:
         if case.presence != Presence.IN_CHAT:
             return False
-        return await self.store.blocks.active(case.person_id) is None
+        return await self.store.blocks.active(case.person_id, tx) is None
 
-    async def _to_person(self, case: Case, key: str, **params: str) -> list[Effect]:
+    async def _to_person(
+        self, tx: Tx, case: Case, key: str, params: dict[str, str] | None = None
+    ) -> list[Effect]:
         """A message about the case for the person, only while they are in the chat."""
-        if not await self._reachable(case):
+        if not await self._reachable(case, tx):
             return []
-        return [ToPerson(case.person_id, key, params)]
+        return [ToPerson(case.person_id, key, params or {})]
 
     # ------------------------------------------------------------ case actions
     async def claim(self, actor: Actor, case: Case) -> list[Effect]:
@@ -182,13 +189,17 @@ class StaffDesk:
                 await self.store.events.add(case.id, "claimed", actor.alias, None, tx)
                 await dequeue(self.store, case.id, tx)
             current = await self.store.cases.get(case.id, tx) or case
-        if not won:
-            holder = current.assigned_alias or "?"
-            return [ToTopic(case.id, "staff.claim_lost", {"alias": holder})]
-        return [
-            ToTopic(case.id, "staff.claimed", {"alias": actor.alias}),
-            *await self._to_person(current, "handoff.claimed", alias=actor.alias),
-        ]
+            effects: list[Effect]
+            if not won:
+                holder = current.assigned_alias or "?"
+                effects = [ToTopic(case.id, "staff.claim_lost", {"alias": holder})]
+            else:
+                effects = [
+                    ToTopic(case.id, "staff.claimed", {"alias": actor.alias}),
+                    *await self._to_person(tx, current, "handoff.claimed", {"alias": actor.alias}),
+                ]
+            await self.keeper.keep(tx, effects)
+        return effects
 
     async def release(self, actor: Actor, case: Case) -> list[Effect]:
         if case.status == CaseStatus.CLOSED:
@@ -205,10 +216,12 @@ class StaffDesk:
                 assigned_alias=None,
             )
             await self.store.events.add(case.id, "released", actor.alias, None, tx)
-        return [
-            ToTopic(case.id, "staff.released", {"alias": actor.alias}),
-            *await self._to_person(moved, "handoff.released"),
-        ]
+            effects = [
+                ToTopic(case.id, "staff.released", {"alias": actor.alias}),
+                *await self._to_person(tx, moved, "handoff.released"),
+            ]
+            await self.keeper.keep(tx, effects)
+        return effects
 
     async def transfer(self, actor: Actor, case: Case, alias: str) -> list[Effect]:
         alias = alias.strip()
@@ -227,21 +240,28 @@ class StaffDesk:
                 self.store, tx, case, status=CaseStatus.ASSIGNED, assigned_alias=alias
             )
             await self.store.events.add(case.id, "transferred", actor.alias, alias, tx)
-        return [
-            ToTopic(case.id, "staff.transferred", {"alias": alias}),
-            *await self._to_person(moved, "handoff.transferred", alias=alias),
-        ]
+            effects = [
+                ToTopic(case.id, "staff.transferred", {"alias": alias}),
+                *await self._to_person(tx, moved, "handoff.transferred", {"alias": alias}),
+            ]
+            await self.keeper.keep(tx, effects)
+        return effects
 
     async def note(self, actor: Actor, case: Case, text: str) -> list[Effect]:
         if not text.strip():
             return [ReplyToStaff("staff.note_empty")]
-        await self.store.events.add(case.id, "note", actor.alias, text.strip())
-        return [ReplyToStaff("staff.noted")]
+        effects: list[Effect] = [ReplyToStaff("staff.noted")]
+        async with self.store.db.transaction() as tx:
+            await self.store.events.add(case.id, "note", actor.alias, text.strip(), tx)
+            await self.keeper.keep(tx, effects)
+        return effects
 
     async def summary(self, actor: Actor, case: Case) -> list[Effect]:
-        parts = await self.case_document(case)
-        await self.store.audit.record(actor.alias, "case_summary_read", case.code)
-        return [StaffDocument(parts)]
+        effects: list[Effect] = [StaffDocument(await self.case_document(case))]
+        async with self.store.db.transaction() as tx:
+            await self.store.audit.record(actor.alias, "case_summary_read", case.code, tx)
+            await self.keeper.keep(tx, effects)
+        return effects
 
     async def case_document(self, case: Case) -> tuple[str, ...]:
         """The card and the case's events, split into whole messages."""
@@ -264,19 +284,22 @@ class StaffDesk:
                     "staff.unknown_outcome", {"outcomes": ", ".join(self.policy.outcomes)}
                 )
             ]
-        reachable = await self._reachable(case)
         async with self.store.db.transaction() as tx:
+            reachable = await self._reachable(case, tx)
             await transitions.close(self.store, tx, case, outcome)
             await self.store.events.add(case.id, "closed", actor.alias, outcome, tx)
-        effects: list[Effect] = [
-            ToTopic(case.id, "staff.closed", {"alias": actor.alias, "outcome": outcome or "-"}),
-            CloseTopic(case.id),
-        ]
-        if reachable:
-            effects += [
-                ToPerson(case.person_id, "handoff.closed_by_counsellor"),
-                ShowFlow(case.person_id, "closed"),
+            effects: list[Effect] = [
+                ToTopic(
+                    case.id, "staff.closed", {"alias": actor.alias, "outcome": outcome or "-"}
+                ),
+                CloseTopic(case.id),
             ]
+            if reachable:
+                effects += [
+                    ToPerson(case.person_id, "handoff.closed_by_counsellor"),
+                    ShowFlow(case.person_id, "closed"),
+                ]
+            await self.keeper.keep(tx, effects)
         return effects
 
     async def block(self, actor: Actor, case: Case, argument: str) -> list[Effect]:
@@ -285,9 +308,9 @@ class StaffDesk:
             days = min(int(days_text), 3650)
         else:
             days, reason = self.policy.default_block_days, argument.strip()
-        reachable = await self._reachable(case)
         until = self.clock() + timedelta(days=days)
         async with self.store.db.transaction() as tx:
+            reachable = await self._reachable(case, tx)
             block = await self.store.blocks.add(
                 case.person_id, until, actor.alias, reason or "abuse", tx
             )
@@ -295,21 +318,22 @@ class StaffDesk:
                 if open_case.status != CaseStatus.CLOSED:
                     await transitions.close(self.store, tx, open_case, "other")
             await self.store.events.add(case.id, "blocked", actor.alias, reason or None, tx)
-        effects: list[Effect] = [
-            ToTopic(
-                case.id,
-                "staff.blocked",
-                {
-                    "alias": actor.alias,
-                    "days": str(days),
-                    "until": block.until.isoformat(),
-                    "code": case.code,
-                },
-            ),
-            CloseTopic(case.id),
-        ]
-        if reachable:
-            effects.append(ToPerson(case.person_id, "blocked.neutral"))
+            effects: list[Effect] = [
+                ToTopic(
+                    case.id,
+                    "staff.blocked",
+                    {
+                        "alias": actor.alias,
+                        "days": str(days),
+                        "until": block.until.isoformat(),
+                        "code": case.code,
+                    },
+                ),
+                CloseTopic(case.id),
+            ]
+            if reachable:
+                effects.append(ToPerson(case.person_id, "blocked.neutral"))
+            await self.keeper.keep(tx, effects)
         return effects
 
     async def refer(self, actor: Actor, case: Case, partner_id: str) -> list[Effect]:
@@ -353,7 +377,10 @@ class StaffDesk:
             lifted = await self.store.blocks.lift(case.person_id, tx)
             if lifted:
                 await self.store.events.add(case.id, "unblocked", actor.alias, None, tx)
-        return [ReplyToStaff("staff.unblocked" if lifted else "staff.no_block", {"code": shown})]
+            key = "staff.unblocked" if lifted else "staff.no_block"
+            effects: list[Effect] = [ReplyToStaff(key, {"code": shown})]
+            await self.keeper.keep(tx, effects)
+        return effects
 
     async def queue(self) -> list[Effect]:
         waiting = [c for c in await self.store.cases.by_status("waiting") if c.relay or c.urgent]

@@ -346,6 +346,21 @@ STATISTICS_COUNTS = Migration(
     ),
 )
 
+OUTBOX = Migration(
+    "0011_outbox",
+    (
+        # What an update decided must still be sent, written in the transaction that recorded
+        # the decision and removed once it was sent (bot/kept_effects.py): a crash between the
+        # two leaves the row, and the next start sends it. ``seq`` keeps the order; the row
+        # keeps nothing in clear, not even a day.
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            payload BLOB NOT NULL
+        )""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     INITIAL,
     CASE_STATISTICS,
@@ -357,5 +372,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     STATISTICS_COUNTS,
     SEALED_BATCHES,
     CLEAR_DAYS,
+    OUTBOX,
 )
 KNOWN_NAMES = frozenset(m.name for m in MIGRATIONS)

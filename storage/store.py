@@ -19,6 +19,7 @@ from storage.repositories.cases import CaseRepository
 from storage.repositories.chat_messages import ChatMessageRepository
 from storage.repositories.flow_runs import FlowRunRepository
 from storage.repositories.inbox import InboxRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import PeopleRepository
 from storage.repositories.referrals import ReferralRepository
 from storage.repositories.relay import RelayRepository
@@ -40,6 +41,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("blocks", "reason"),
     ("chat_messages", "message_ids"),
     ("inbox", "payload"),
+    ("outbox", "payload"),
 )
 
 
@@ -62,6 +64,7 @@ class Store:
     blocks: BlockRepository
     chat_messages: ChatMessageRepository
     inbox: InboxRepository
+    outbox: OutboxRepository
 
     @classmethod
     async def open(
@@ -123,6 +126,7 @@ class Store:
             blocks=BlockRepository(db, cipher, clock),
             chat_messages=ChatMessageRepository(db, cipher, clock),
             inbox=InboxRepository(db, cipher, clock),
+            outbox=OutboxRepository(db, cipher, clock),
         )
 
     async def close(self) -> None:

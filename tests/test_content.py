@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.content import Content, load_content
-from bot.conversation import PartnerList
+from bot.partner_list import PartnerList
 from bot.rendering import Renderer
 from bot.statistics_labels import add_province_names, with_province_names
 from flows.events import Button

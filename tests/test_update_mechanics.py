@@ -80,7 +80,7 @@ async def at_the_story_question(bot: RunningBot) -> Person:
     return person
 
 
-async def test_a_button_press_commits_once_and_makes_two_calls(
+async def test_a_button_press_commits_its_step_once_and_makes_two_calls(
     running_bot: RunningBot, meter: Meter
 ) -> None:
     person = await Person.join(running_bot.client)
@@ -92,8 +92,10 @@ async def test_a_button_press_commits_once_and_makes_two_calls(
         lambda: person.choose("Know your rights", "Choose a topic"),
     )
     # The inbox records the fetched batch (one commit, shared by every update in it); the
-    # step, its new state and the "handled" mark are the other. The screen is edited in place.
-    assert commits == 2, commits
+    # step, its new state, the "handled" mark and the outbox row of what it will send are the
+    # second; the row's removal once sent is the third (under load, commits are shared). The
+    # screen is edited in place.
+    assert commits == 3, commits
     assert calls == {"answerCallbackQuery": 1, "editMessageText": 1}, calls
 
 
@@ -107,8 +109,9 @@ async def test_a_typed_answer_commits_its_step_once_and_makes_two_calls(
         meter,
         lambda: person.say_then("My manager shouted at me.", "Roughly when did it happen?"),
     )
-    # The batch, the step (with the person's message id, kept for Quick exit) and, after the
-    # new question is sent, its message id (so that Quick exit deletes it too).
+    # The batch, the step (with the person's message id, kept for Quick exit, and the outbox
+    # row of what it will send) and, after the new question is sent, its message id (so that
+    # Quick exit deletes it too) with the row's removal.
     assert commits == 3, commits
     assert calls == {"sendMessage": 1, "editMessageReplyMarkup": 1}, calls
 

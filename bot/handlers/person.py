@@ -14,6 +14,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest
+from telegram.ext import ExtBot
 
 from bot.chat_actions import delete_all
 from bot.conversation import Outcome
@@ -253,6 +254,7 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
             if query is not None:
                 with contextlib.suppress(BadRequest):
                     await query.answer()
+            UpdateUnit.deciding(None)
             await delivery.deliver(await desk.leave(person.id, ended=True))
             return
         if message is not None and name is None:
@@ -265,7 +267,12 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
             return
 
     outcome = await services.conversation.step(
-        user.id, chat.id, event, update.update_id, typed_message_id=trigger
+        user.id,
+        chat.id,
+        event,
+        update.update_id,
+        typed_message_id=trigger,
+        pressed_message_id=pressed,
     )
     if outcome is None:
         if query is not None:
@@ -274,28 +281,29 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
         _log.info("update_already_handled")
         return
     await carry_out(
-        context,
+        context.bot,
         services,
         outcome,
-        event=event,
+        redisplay=isinstance(event, Redisplay),
         query=query,
         pressed=pressed,
         trigger=trigger,
-        relayed=relayed,
     )
+    _log.info("step_done", input=type(event).__name__, effects=len(outcome.effects))
 
 
 async def carry_out(
-    context: BotContext,
+    bot: ExtBot[None],
     services: Services,
     outcome: Outcome,
     *,
-    event: Input,
+    redisplay: bool,
     query: CallbackQuery | None,
     pressed: int | None,
     trigger: int | None,
-    relayed: Case | None,
 ) -> None:
+    """Send what a step decided: in the update that made it, or from the outbox after a
+    restart (then without the button press to answer)."""
     chat_id = outcome.person.chat_id
     final = next(
         (p for p in outcome.after_commit if p.action in (ActionKind.QUICK_EXIT, ActionKind.ERASE)),
@@ -307,17 +315,17 @@ async def carry_out(
             text = services.renderer.text("erase.done", outcome.language)
         with contextlib.suppress(BadRequest):
             await query.answer(text)
-    writer = ChatWriter(context.bot, services.renderer, chat_id)
+    writer = ChatWriter(bot, services.renderer, chat_id)
     if final is not None:
         await services.dropped.flush()  # dropped messages waiting to be remembered, too
         tracked = await services.store.chat_messages.take(outcome.person.id)
         if final.action is ActionKind.ERASE:
             result = await erase_person(services.store, outcome.person.pseudonym)
-            await services.handoff.delete_topics(context.bot, result.topic_ids)
+            await services.handoff.delete_topics(bot, result.topic_ids)
             _log.info("person_erased", topics=len(result.topic_ids))
         else:
             left = await services.person_desk.leave(outcome.person.id, ended=False)
-            await Delivery(context.bot, services).deliver(left)
+            await Delivery(bot, services).deliver(left)
         await quick_exit(
             writer,
             exit_line(services, outcome.language),
@@ -325,7 +333,7 @@ async def carry_out(
         )
         _log.info("quick_exit", deleted=len(tracked))
         return
-    if isinstance(event, Redisplay):
+    if redisplay:
         await writer.send(services.renderer.text("help.text", outcome.language))
     screen = await writer.write(
         outcome.effects,
@@ -336,23 +344,20 @@ async def carry_out(
     if screen != outcome.screen_message_id and not outcome.ended:
         await services.conversation.remember_screen(outcome.person, screen)
     if outcome.case_effects:
-        await Delivery(context.bot, services).deliver(list(outcome.case_effects))
+        await Delivery(bot, services).deliver(list(outcome.case_effects))
     for perform in outcome.after_commit:
         if perform.action in (ActionKind.HANDOFF, ActionKind.REFER):
-            await services.handoff.open(
-                context.bot, perform.params["case_id"], chat_id, outcome.language
-            )
+            await services.handoff.open(bot, perform.params["case_id"], chat_id, outcome.language)
         if perform.action is ActionKind.REFER:
             case = await services.store.cases.get(perform.params["case_id"])
             if case is not None:
                 await services.handoff.tell_topic(
-                    context.bot,
+                    bot,
                     case,
                     "staff.referral_requested",
                     need=perform.params.get("need") or "-",
                     province=perform.params.get("province") or "-",
                 )
-    _log.info("step_done", input=type(event).__name__, effects=len(outcome.effects))
 
 
 async def allowed_while_blocked(services: Services, person: Person, event: Input) -> bool:
@@ -373,6 +378,7 @@ async def relay_to_topic(
 ) -> None:
     reply_to = message.reply_to_message.message_id if message.reply_to_message else None
     located = message.location is not None or message.venue is not None
+    UpdateUnit.deciding(None)  # a first location's warning is decided once
     effects = await services.person_desk.message(
         case, message.chat_id, message.message_id, reply_to, located
     )

@@ -29,7 +29,7 @@ def actor_of(member: StaffMember | None) -> Actor | None:
 
 def origin_of(message: Message) -> Origin:
     topic = message.message_thread_id if message.is_topic_message else None
-    return Origin(message.chat_id, topic, message)
+    return Origin(message.chat_id, topic, message.message_id)
 
 
 async def on_staff_command(update: Update, context: BotContext) -> None:
@@ -48,8 +48,9 @@ async def on_staff_command(update: Update, context: BotContext) -> None:
     name = head[1:].split("@", 1)[0].lower()
     topic_id = message.message_thread_id if message.is_topic_message else None
     async with services.staff_order.turn(user.id):
+        origin = origin_of(message).decides()
         effects = await services.staff_desk.command(actor, topic_id, name, argument.strip())
-        await delivery.deliver(effects, origin_of(message))
+        await delivery.deliver(effects, origin)
 
 
 async def on_unknown_staff_command(update: Update, context: BotContext) -> None:
@@ -116,6 +117,7 @@ async def on_card_button(update: Update, context: BotContext) -> None:
     assert message is not None
     origin = Origin(message.chat_id, message.message_thread_id, None)
     async with services.staff_order.turn(user.id):
+        origin.decides()
         effects = await services.staff_desk.button(actor, button.action, button.code, button.extra)
         await Delivery(context.bot, services).deliver(effects, origin)
 

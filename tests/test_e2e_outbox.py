@@ -1,0 +1,147 @@
+"""What a step or a case decision decided is sent even if the bot is killed after deciding
+and before sending (issue 11): the decision's transaction keeps it in the outbox, and the
+next start sends it. Each test holds the answer back (the emulator fails the call, the bot
+keeps retrying), kills the bot while it is retrying, lets the API work again and restarts."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.keyring import create_key_file
+from tests.bot_process import BotProcess
+from tests.conftest import Emulator
+from tests.people import Person
+from tests.test_soak import ask_for_counsellor
+from tests.waiting import eventually
+
+
+@pytest.fixture
+async def setting(tmp_path: Path, emulator: Emulator) -> dict[str, Any]:
+    client = emulator.client
+    counsellor = await client.add_user("Dara", "Staff", "dara_staff")
+    group = await client.add_forum_group("Staff", [int(counsellor["id"])])
+    create_key_file(tmp_path / "master.key")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[telegram]\nbase_url = "{emulator.server.base_url}"\n'
+        '[paths]\ndatabase = "clgbt.sqlite3"\nkey_file = "master.key"\n'
+        "[storage]\nallow_clear_key_beside_database = true\n"
+        "[sending]\noverall_per_second = 1000\ngroup_per_minute = 6000\n"
+        "private_per_second = 1000\nprivate_burst = 1000\n"
+        '[office_hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+        'opens = "00:00"\ncloses = "23:59"\n'
+        f"[staff]\ngroup_id = {group['id']}\n"
+        f'[[staff.members]]\nuser_id = {counsellor["id"]}\nrole = "counsellor"\nalias = "C0"\n',
+        encoding="utf-8",
+    )
+    return {"config": config, "group": int(group["id"]), "counsellor": counsellor}
+
+
+@pytest.fixture
+def bot(setting: dict[str, Any], tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(setting["config"], tmp_path / "bot.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+async def kept_rows(tmp_path: Path) -> int:
+    """Rows left in the outbox (read beside the running bot, as an operator would)."""
+    with sqlite3.connect(tmp_path / "clgbt.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+async def kill_while_sending(
+    emulator: Emulator, bot: BotProcess, method: str, chat_id: int, act: Any
+) -> None:
+    """Fail every ``method`` call, ``act``, wait until the bot has tried ``method`` for
+    ``chat_id`` (so its decision is committed), kill it, heal the API and start it again."""
+    state = emulator.state
+    before = len(state.calls)
+    state.inject_fault(method, 502, count=100_000)
+    await act()
+
+    async def tried() -> bool:
+        return any(
+            c.method == method and str(c.chat_id) == str(chat_id) for c in state.calls[before:]
+        )
+
+    await eventually(tried, bool, within=30, what=f"a {method} attempt")
+    bot.kill()
+    state.faults.clear()
+    bot.start()
+
+
+async def test_a_screen_decided_before_a_kill_is_shown_after_the_restart(
+    emulator: Emulator, bot: BotProcess, tmp_path: Path
+) -> None:
+    person = await Person.join(emulator.client)
+    await person.say("/start")
+    await person.expect("Please choose a language", within=30)
+    await person.choose("English", "Before we start")
+    await person.choose("Continue", "What would you like to do?")
+
+    async def press() -> None:
+        await person.press("Know your rights")
+
+    await kill_while_sending(emulator, bot, "editMessageText", person.id, press)
+    await person.expect("Choose a topic", within=30)
+    await eventually(lambda: kept_rows(tmp_path), lambda n: n == 0, what="the outbox emptied")
+
+
+async def test_a_typed_answer_is_answered_after_a_kill_and_kept(
+    emulator: Emulator, bot: BotProcess, tmp_path: Path
+) -> None:
+    person = await Person.join(emulator.client)
+    await person.say("/start")
+    await person.expect("Please choose a language", within=30)
+    await person.choose("English", "Before we start")
+    await person.choose("Continue", "What would you like to do?")
+    await person.choose("Tell us what happened", "Do you agree")
+    await person.choose("Yes, keep a record", "What was it about?")
+    await person.choose("Work", "Why do you think it happened?")
+    await person.choose("Skip", "In your own words")
+
+    async def answer() -> None:
+        await person.say("It happened at the factory.")
+
+    await kill_while_sending(emulator, bot, "sendMessage", person.id, answer)
+    await person.expect("Roughly when did it happen?", within=30)
+    questions = [
+        m for m in await person.messages() if "Roughly when did it happen?" in str(m.get("text"))
+    ]
+    assert len(questions) == 1, "asked once: the answer was not taken twice"
+    await person.say_then("5/2026", "In which province")
+
+
+async def test_a_claim_decided_before_a_kill_reaches_the_person_once(
+    emulator: Emulator, bot: BotProcess, setting: dict[str, Any]
+) -> None:
+    client = emulator.client
+    person = await Person.join(client)
+    code = await ask_for_counsellor(person)
+    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
+    thread = int(topics[code]["message_thread_id"])
+
+    async def claim() -> None:
+        await client.send_text(
+            int(setting["counsellor"]["id"]), "/claim", chat_id=setting["group"], thread_id=thread
+        )
+
+    await kill_while_sending(emulator, bot, "sendMessage", setting["group"], claim)
+    await person.expect("Counsellor C0 is here", within=30)
+    await client.wait_for_text(setting["group"], "has claimed", thread_id=thread, within=30)
+    told = [m for m in await person.messages() if "Counsellor C0 is here" in str(m.get("text"))]
+    assert len(told) == 1
+    topic = await client.messages(setting["group"], thread)
+    claimed = [m for m in topic if "has claimed this case" in str(m.get("text"))]
+    assert len(claimed) == 1, "the claim was carried out, not decided again"
+    refusals = [m for m in topic if "already" in str(m.get("text"))]
+    assert not refusals
