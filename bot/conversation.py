@@ -26,6 +26,7 @@ from storage.store import Store
 
 CASE_FIELDS = ("category", "province", "perpetrator")
 MAX_CHAINED_ACTIONS = 10
+LEAVING = (ActionKind.QUICK_EXIT, ActionKind.ERASE)
 
 
 def new_screen_token() -> str:
@@ -42,6 +43,11 @@ class Outcome:
     case_code: str | None = None
     after_commit: tuple[Perform, ...] = field(default_factory=tuple)
     case_effects: tuple[CaseEffect, ...] = field(default_factory=tuple)
+    # Quick exit or erasure: the chat's messages to delete, taken in the step's transaction
+    # (and kept with its outbox row), so that a crash halfway still deletes them after it.
+    to_delete: tuple[int, ...] = ()
+    # Erasure: the topics of the person's cases, deleted with them (kept for the same reason).
+    topics: tuple[int, ...] = ()
 
 
 def kept_step(
@@ -61,7 +67,15 @@ def kept_step(
         "redisplay": redisplay,
         "pressed": pressed,
         "typed": typed,
+        "to_delete": list(outcome.to_delete),
+        # Only for Quick exit or erasure: to finish clearing the chat of someone erased since.
+        "chat_id": outcome.person.chat_id if leaving(outcome) else None,
+        "topics": list(outcome.topics),
     }
+
+
+def leaving(outcome: Outcome) -> bool:
+    return any(p.action in LEAVING for p in outcome.after_commit)
 
 
 def _answers(variables: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +169,13 @@ class Conversation:
                     },
                     tx,
                 )
+            to_delete: list[int] = []
+            topics: list[int] = []
+            if any(p.action in LEAVING for p in after_commit):
+                to_delete = await self.store.chat_messages.take(person.id, tx)
+            if any(p.action is ActionKind.ERASE for p in after_commit):
+                cases = await self.store.cases.for_person(person.id, tx)
+                topics = [c.topic_id for c in cases if c.topic_id is not None]
             outcome = Outcome(
                 person,
                 tuple(effects),
@@ -164,6 +185,8 @@ class Conversation:
                 case_code,
                 tuple(after_commit),
                 tuple(case_effects),
+                tuple(to_delete),
+                tuple(topics),
             )
             if update_id is not None and self.kept is not None:
                 # What the step decided to send, kept with it until it has been sent.

@@ -18,9 +18,10 @@ from telegram.ext import ExtBot
 from bot.conversation import Outcome
 from bot.delivery import Delivery, Origin
 from bot.effect_codec import EffectCodecError, decode
-from bot.handlers.person import carry_out
+from bot.handlers.person import carry_out, exit_line, quick_exit
 from bot.kept_effects import EFFECTS, STEP
 from bot.logs import EventLogger
+from bot.rendering import ChatWriter
 from bot.services import Services
 
 _log = EventLogger("outbox")
@@ -65,26 +66,54 @@ class OutboxReplay:
             raise EffectCodecError("unknown row")
         person = await services.store.people.get(str(payload.get("person_id")))
         if person is None:
-            return  # erased since: nothing may reach them
-        screen = payload.get("screen_message_id")
+            # Erased since. An erasure interrupted after the data went: finish clearing the
+            # phone (the chat id is kept in the row for this alone); nothing else reaches them.
+            await self._finish_erasure(payload)
+            return
+        screen = _int(payload.get("screen_message_id"))
         code = payload.get("case_code")
         outcome = Outcome(
             person,
             decode(payload.get("effects", []), self.partners),
-            screen if isinstance(screen, int) else None,
+            screen,
             bool(payload.get("ended")),
             str(payload.get("language") or person.language),
             code if isinstance(code, str) else None,
             decode(payload.get("after_commit", []), self.partners),
             decode(payload.get("case_effects", []), self.partners),
+            _ints(payload.get("to_delete")),
+            _ints(payload.get("topics")),
         )
-        pressed, typed = payload.get("pressed"), payload.get("typed")
+        pressed, typed = _int(payload.get("pressed")), _int(payload.get("typed"))
         await carry_out(
             self.bot,
             services,
             outcome,
             redisplay=bool(payload.get("redisplay")),
             query=None,
-            pressed=pressed if isinstance(pressed, int) else None,
-            trigger=typed if isinstance(typed, int) else None,
+            pressed=pressed,
+            trigger=typed,
         )
+
+    async def _finish_erasure(self, payload: dict[str, Any]) -> None:
+        chat_id = _int(payload.get("chat_id"))
+        if chat_id is None:
+            return
+        language = str(payload.get("language") or "km")
+        to_delete = _ints(payload.get("to_delete"))
+        shown = [_int(payload.get(k)) for k in ("pressed", "typed", "screen_message_id")]
+        topics = list(_ints(payload.get("topics")))
+        if topics:
+            await self.services.handoff.delete_topics(self.bot, topics)
+        writer = ChatWriter(self.bot, self.services.renderer, chat_id)
+        await quick_exit(writer, exit_line(self.services, language), [*to_delete, *shown])
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ints(values: object) -> tuple[int, ...]:
+    if not isinstance(values, list):
+        return ()
+    return tuple(v for v in values if isinstance(v, int) and not isinstance(v, bool))

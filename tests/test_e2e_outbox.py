@@ -145,3 +145,61 @@ async def test_a_claim_decided_before_a_kill_reaches_the_person_once(
     assert len(claimed) == 1, "the claim was carried out, not decided again"
     refusals = [m for m in topic if "already" in str(m.get("text"))]
     assert not refusals
+
+
+NEUTRAL = "Have a good day!"
+
+
+async def only_the_neutral_line_is_left(emulator: Emulator, person: Person) -> None:
+    await emulator.client.wait_for(
+        person.id, lambda ms: len(ms) == 1 and NEUTRAL in str(ms[0].get("text")), within=30
+    )
+    history = await emulator.client.history(person.id)
+    assert [m for m in history if not m["deleted"]] == [
+        m for m in history if NEUTRAL in str(m.get("text"))
+    ]
+
+
+async def test_a_quick_exit_cut_short_by_a_kill_clears_the_chat_after_it(
+    emulator: Emulator, bot: BotProcess, setting: dict[str, Any]
+) -> None:
+    client = emulator.client
+    person = await Person.join(client)
+    code = await ask_for_counsellor(person)
+    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
+    thread = int(topics[code]["message_thread_id"])
+    await person.say("My brother found my messages")
+    await client.wait_for_text(setting["group"], "My brother", thread_id=thread)
+
+    async def leave() -> None:
+        await person.press("✕ Quick exit")
+
+    await kill_while_sending(emulator, bot, "deleteMessages", person.id, leave)
+    await only_the_neutral_line_is_left(emulator, person)
+    await client.wait_for_text(
+        setting["group"], "The person left with Quick exit", thread_id=thread, within=30
+    )
+
+
+async def test_an_erasure_cut_short_by_a_kill_is_finished_after_it(
+    emulator: Emulator, bot: BotProcess, setting: dict[str, Any], tmp_path: Path
+) -> None:
+    client = emulator.client
+    person = await Person.join(client)
+    code = await ask_for_counsellor(person)
+    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
+    thread = int(topics[code]["message_thread_id"])
+    await person.say("Please note what happened to me")
+    await client.wait_for_text(setting["group"], "Please note what happened", thread_id=thread)
+    await person.say("/delete")
+
+    async def erase() -> None:
+        await person.press("Yes, erase everything")
+
+    # Held back at the first call after the data went (the topic's deletion), then killed.
+    await kill_while_sending(emulator, bot, "deleteForumTopic", setting["group"], erase)
+    await only_the_neutral_line_is_left(emulator, person)
+    await eventually(
+        lambda: client.topics(setting["group"]), lambda t: t == [], within=30, what="no topic"
+    )
+    await eventually(lambda: kept_rows(tmp_path), lambda n: n == 0, what="the outbox emptied")

@@ -318,7 +318,8 @@ async def carry_out(
     writer = ChatWriter(bot, services.renderer, chat_id)
     if final is not None:
         await services.dropped.flush()  # dropped messages waiting to be remembered, too
-        tracked = await services.store.chat_messages.take(outcome.person.id)
+        # Taken with the step; anything tracked since (a dropped message) is taken now.
+        tracked = [*outcome.to_delete, *await services.store.chat_messages.take(outcome.person.id)]
         if final.action is ActionKind.ERASE:
             result = await erase_person(services.store, outcome.person.pseudonym)
             await services.handoff.delete_topics(bot, result.topic_ids)
