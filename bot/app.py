@@ -35,7 +35,7 @@ from bot.handlers.staff import (
 from bot.jobs.handoff import handoff_job
 from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
-from bot.outbox import Outbox
+from bot.outbox import Outbox, SendingStopped
 from bot.polling import InboxPoller
 from bot.services import BotContext, ClgbtApplication, Services
 from bot.update_unit import UpdateUnit
@@ -50,6 +50,9 @@ async def _on_error(update: object, context: BotContext) -> None:
     """Log the error's type and nothing else: updates and errors can carry personal data."""
     error = context.error
     kind = "update" if isinstance(update, Update) else "background"
+    if isinstance(error, SendingStopped):
+        _log.info("update_kept_for_next_start", source=kind)  # stopping: not a failure
+        return
     _log.error("handler_failed", error, source=kind)
 
 
@@ -166,7 +169,6 @@ def build_application(
             await services.tracker.write(chat_id, message_ids, tx)
         for person, message_id in unit.screens.values():
             await services.conversation.write_screen(person, message_id, tx)
-        await services.store.outbox.remove(unit.kept, tx)  # carried out: no longer kept
 
     InboxPoller.install(application, services.store, finish)
     application.add_error_handler(_on_error)

@@ -3,7 +3,7 @@ clean-up): step their conversation and show the screen, or delete messages."""
 
 from __future__ import annotations
 
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
 from bot.logs import EventLogger
@@ -28,10 +28,12 @@ async def show_flow(bot: ExtBot[None], services: Services, chat_id: int, event: 
 
 
 async def delete_all(bot: ExtBot[None], chat_id: int, message_ids: list[int | None]) -> None:
-    """Delete, 100 at a time, every message Telegram still lets the bot delete."""
+    """Delete, 100 at a time, every message Telegram still lets the bot delete. Telegram
+    refusing (too old, already gone, the bot blocked) is final; a network failure that
+    outlasted the sending retries is raised, so the caller tries again later."""
     ids = sorted({m for m in message_ids if m is not None})
     for start in range(0, len(ids), 100):
         try:
             await bot.delete_messages(chat_id, ids[start : start + 100])
-        except TelegramError:
+        except (BadRequest, Forbidden):
             _log.warning("delete_failed")

@@ -16,6 +16,7 @@ from telegram.ext import ExtBot
 from bot.callback_data import CardButton
 from bot.chat_actions import show_flow
 from bot.logs import EventLogger
+from bot.outbox import SendingStopped
 from bot.services import Services
 from bot.update_unit import UpdateUnit
 from casework.effects import (
@@ -88,6 +89,9 @@ class Delivery:
                 continue
             try:
                 await self._one(effect, origin)
+            except SendingStopped:
+                # Not a failure: the bot is stopping, and the next start carries it out.
+                _log.info("effect_kept_for_next_start", effect=type(effect).__name__)
             except Forbidden:
                 failed.append(effect)
                 _log.warning("effect_not_delivered", effect=type(effect).__name__)
@@ -214,6 +218,8 @@ class Delivery:
         except Forbidden:
             await self._reply(origin, services.handoff.staff_text("staff.person_unreachable"))
             return
+        except SendingStopped:
+            raise
         except TelegramError:
             # Given up after retrying for sending.give_up_after_seconds: say so, never silently.
             await self._reply(origin, services.handoff.staff_text("staff.not_delivered"))

@@ -28,8 +28,19 @@ from telegram.ext import BaseRateLimiter
 
 from bot.config import SendingSettings
 from bot.logs import EventLogger
+from bot.update_unit import UpdateUnit
 
 _log = EventLogger("outbox")
+
+
+class SendingStopped(NetworkError):
+    """The bot is stopping: a call that failed is not retried (the update or outbox row that
+    asked for it is kept for the next start)."""
+
+    def __init__(self) -> None:
+        super().__init__("stopping: kept for the next start")
+
+
 _UNLIMITED = frozenset(
     {"getUpdates", "getMe", "deleteWebhook", "setWebhook", "answerCallbackQuery"}
 )
@@ -57,7 +68,32 @@ class Outbox(BaseRateLimiter[int]):
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._private: dict[int, AsyncLimiter] = {}
         self._paused_until: dict[int | str | None, float] = {}
+        self._stopping = asyncio.Event()
         self.retries = 0
+
+    def stop_sending(self) -> None:
+        """Shutting down: calls still go out, but one that fails is not retried, and a wait
+        for a retry or a pause ends at once. The work that asked for it stays kept (the
+        outbox row, or the update unhandled in the inbox) and is done on the next start."""
+        self._stopping.set()
+
+    def _interrupt(self) -> None:
+        unit = UpdateUnit.current()
+        if unit is not None:
+            unit.interrupted = True
+        raise SendingStopped
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep, unless the bot stops meanwhile."""
+        if self._stopping.is_set():
+            self._interrupt()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (sleeper, stopper):
+            task.cancel()
+        if self._stopping.is_set():
+            self._interrupt()
 
     async def initialize(self) -> None:
         return
@@ -121,6 +157,8 @@ class Outbox(BaseRateLimiter[int]):
                     await self._on_sent(endpoint, data, result)
                 return result
             except RetryAfter as exc:
+                if self._stopping.is_set():
+                    self._interrupt()
                 # The public ``retry_after`` warns while PTB moves it to a timedelta.
                 wait = exc._retry_after.total_seconds()
                 if self._clock() - started + wait > give_up:
@@ -133,6 +171,8 @@ class Outbox(BaseRateLimiter[int]):
             except BadRequest:
                 raise
             except NetworkError as exc:
+                if self._stopping.is_set():
+                    self._interrupt()
                 if self._clock() - started > give_up:
                     _log.error("send_gave_up", exc, method=endpoint, attempts=attempt + 1)
                     raise
@@ -140,7 +180,7 @@ class Outbox(BaseRateLimiter[int]):
                 _log.warning(
                     "send_retrying", method=endpoint, attempt=attempt + 1, error=type(exc).__name__
                 )
-                await self._sleep(backoff)
+                await self._nap(backoff)
             self.retries += 1
             attempt += 1
 
@@ -159,6 +199,6 @@ class Outbox(BaseRateLimiter[int]):
                 continue
             remaining = until - self._clock()
             if remaining > 0:
-                await self._sleep(remaining)
+                await self._nap(remaining)
             if self._paused_until.get(key, 0.0) <= self._clock():
                 self._paused_until.pop(key, None)

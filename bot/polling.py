@@ -74,8 +74,13 @@ class InboxPoller:
                 if unit.empty and unit.handled:
                     return
                 async with store.db.transaction() as tx:
-                    if not unit.empty:
+                    if unit.tracked or unit.screens:
                         await finish(unit, tx)
+                    if unit.interrupted:
+                        # Stopping mid-send: its outbox rows stay, or it stays unhandled in
+                        # the inbox, and the next start carries it out.
+                        return
+                    await store.outbox.remove(unit.kept, tx)  # carried out
                     if not unit.handled:
                         await store.inbox.done(update_id, tx)
 

@@ -28,6 +28,7 @@ from bot.handoff import Handoff
 from bot.kept_effects import KeptEffects
 from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
+from bot.outbox import Outbox
 from bot.outbox_replay import OutboxReplay
 from bot.polling import InboxPoller
 from bot.referrals import DONE_REASONS, Referrals
@@ -170,11 +171,14 @@ async def start_webhook(application: ClgbtApplication, settings: Settings) -> We
 
 
 async def stop_application(application: ClgbtApplication) -> None:
-    """Stop fetching first, then let what is queued or in hand finish; anything left is in
-    the inbox and is handled on the next start."""
+    """Stop fetching first, then let what is queued or in hand finish. A send that fails
+    now is not retried (an outage would hold the stop for minutes): what asked for it stays
+    in the outbox or, unhandled, in the inbox, and is done on the next start."""
     if application.poller is not None:
         await application.poller.stop()
         application.poller = None
+    if isinstance(application.bot.rate_limiter, Outbox):
+        application.bot.rate_limiter.stop_sending()  # failing sends are kept, not retried
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:

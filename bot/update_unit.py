@@ -34,6 +34,8 @@ class UpdateUnit:
     origin: dict[str, int | None] | None = None
     # The next casework decision is this update's only one: it marks the update handled.
     decides: bool = False
+    # A send was cut short by the bot stopping: what the update decided stays kept.
+    interrupted: bool = False
 
     @staticmethod
     def begin(

@@ -203,3 +203,50 @@ async def test_an_erasure_cut_short_by_a_kill_is_finished_after_it(
         lambda: client.topics(setting["group"]), lambda t: t == [], within=30, what="no topic"
     )
     await eventually(lambda: kept_rows(tmp_path), lambda n: n == 0, what="the outbox emptied")
+
+
+async def test_sigterm_while_sends_fail_stops_cleanly_and_loses_nothing(
+    emulator: Emulator, bot: BotProcess, setting: dict[str, Any]
+) -> None:
+    """A stop during an outage does not wait for the API (systemd would kill the bot first):
+    sends that fail are not retried, their messages stay kept, and the next start sends them,
+    each once."""
+    client = emulator.client
+    state = emulator.state
+    person = await Person.join(client)
+    code = await ask_for_counsellor(person)
+    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
+    thread = int(topics[code]["message_thread_id"])
+    counsellor = int(setting["counsellor"]["id"])
+    await client.send_text(counsellor, "/claim", chat_id=setting["group"], thread_id=thread)
+    await person.expect("Counsellor C0 is here", within=30)
+
+    before = len(state.calls)
+    state.inject_fault("copyMessage", 502, count=100_000)
+    await person.say("Are you still there?")
+    await client.send_text(
+        counsellor, "Yes, I am here.", chat_id=setting["group"], thread_id=thread
+    )
+
+    async def both_tried() -> set[str]:
+        return {str(c.chat_id) for c in state.calls[before:] if c.method == "copyMessage"}
+
+    await eventually(
+        both_tried,
+        lambda chats: {str(person.id), str(setting["group"])} <= chats,
+        within=30,
+        what="both copies tried",
+    )
+    assert await bot.terminate() == 0
+    state.faults.clear()
+    bot.start()
+    await person.expect("Yes, I am here.", within=30)
+    await client.wait_for_text(
+        setting["group"], "Are you still there?", thread_id=thread, within=30
+    )
+    mine = [m for m in await person.messages() if m.get("text") == "Yes, I am here."]
+    topic = await client.messages(setting["group"], thread)
+    theirs = [m for m in topic if m.get("text") == "Are you still there?"]
+    assert len(mine) == 1 and len(theirs) == 1
+    log = bot.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and "still there" not in log

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.config import SendingSettings
-from bot.outbox import Outbox
+from bot.outbox import Outbox, SendingStopped
+from bot.update_unit import UpdateUnit
 
 
 class Script:
@@ -51,7 +54,9 @@ def outbox(give_up: float = 60) -> tuple[Outbox, list[float]]:
     return Outbox(settings, sleep=sleep, clock=clock), slept
 
 
-async def send(box: Outbox, script: Script, chat_id: int = 5) -> Any:
+async def send(
+    box: Outbox, script: Callable[[], Coroutine[Any, Any, dict[str, Any]]], chat_id: int = 5
+) -> Any:
     return await box.process_request(script, (), {}, "sendMessage", {"chat_id": chat_id}, None)
 
 
@@ -118,3 +123,49 @@ async def test_idle_per_chat_limiters_are_forgotten() -> None:
     for chat_id in range(1, 1200):
         await send(box, Script(), chat_id)
     assert len(box._private) <= 128 + 1
+
+
+async def test_once_stopping_a_failed_call_is_kept_not_retried() -> None:
+    box, slept = outbox()
+    box.stop_sending()
+    working = Script()
+    assert await send(box, working) == {"ok": True}, "calls still go out while stopping"
+    failing = Script(NetworkError("Bad Gateway"), NetworkError("Bad Gateway"))
+    unit = UpdateUnit.begin(_nothing, 7)
+    try:
+        with pytest.raises(SendingStopped):
+            await send(box, failing)
+    finally:
+        UpdateUnit.end()
+    assert failing.calls == 1 and slept == []
+    assert unit.interrupted, "the update keeps what it decided for the next start"
+
+
+async def test_a_stop_ends_a_wait_for_a_retry() -> None:
+    settings = SendingSettings(
+        overall_per_second=1000,
+        group_per_minute=1000,
+        private_per_second=1000,
+        private_burst=100,
+        give_up_after_seconds=3600,
+    )
+    box = Outbox(settings)  # real sleeps: a 429 asking for ten minutes
+    called = asyncio.Event()
+    script = Script(RetryAfter(600), RetryAfter(600))
+
+    async def call() -> dict[str, Any]:
+        try:
+            return await script()
+        finally:
+            called.set()
+
+    waiting = asyncio.ensure_future(send(box, call))
+    await called.wait()
+    box.stop_sending()
+    with pytest.raises(SendingStopped):
+        await asyncio.wait_for(waiting, 5)
+    assert script.calls == 1
+
+
+async def _nothing(_unit: UpdateUnit) -> None:
+    return None

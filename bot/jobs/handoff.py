@@ -53,9 +53,11 @@ async def clean_up(context: BotContext, person_id: str) -> None:
     person = await store.people.get(person_id)
     if person is None:
         return
-    ids = await store.chat_messages.take(person.id)
+    # Forgotten only once deleted: a crash or an outage halfway leaves them for the next try.
+    ids = await store.chat_messages.peek(person.id)
     await delete_all(context.bot, person.chat_id, list(ids))
     async with store.db.transaction() as tx:  # the chat is empty: the run's screen is gone
+        await store.chat_messages.forget(person.id, ids, tx)
         saved = await store.flow_runs.load(person.id, tx)
         if saved is not None:
             await store.flow_runs.save(person.id, {**saved, "screen_message_id": None}, tx)

@@ -58,3 +58,24 @@ class ChatMessageRepository(Repository):
                 return []
             await w.execute("DELETE FROM chat_messages WHERE id = ?", (row_id,))
         return sorted(e[0] for e in self._fresh(entries))
+
+    async def peek(self, person_id: str, tx: Tx | None = None) -> list[int]:
+        """Every id still deletable, kept (forget them once they are deleted)."""
+        _, entries = await self._load(person_id, tx)
+        return sorted(e[0] for e in self._fresh(entries))
+
+    async def forget(self, person_id: str, message_ids: list[int], tx: Tx | None = None) -> None:
+        """Forget these ids (deleted); ids recorded since are kept."""
+        gone = set(message_ids)
+        async with self.write(tx) as w:
+            row_id, entries = await self._load(person_id, w)
+            if row_id is None:
+                return
+            left = [e for e in entries if e[0] not in gone]
+            if not left:
+                await w.execute("DELETE FROM chat_messages WHERE id = ?", (row_id,))
+                return
+            await w.execute(
+                "UPDATE chat_messages SET message_ids = ? WHERE id = ?",
+                (self.seal_json("message_ids", row_id, left, person=person_id), row_id),
+            )
