@@ -21,6 +21,7 @@ from bot.services import Services
 from bot.update_unit import UpdateUnit
 from casework.effects import (
     AnswerReferral,
+    AskReferralConsent,
     CloseTopic,
     CopyToPerson,
     CopyToTopic,
@@ -30,10 +31,12 @@ from casework.effects import (
     OpenTopic,
     ProposeReferral,
     ReplyToStaff,
+    SendReferral,
     ShowFlow,
     StaffDocument,
     ToCoordinators,
     ToPerson,
+    ToStaffChat,
     ToTopic,
 )
 from flows.events import Start
@@ -165,14 +168,29 @@ class Delivery:
             case = await services.store.cases.get(effect.case_id)
             partner = services.referrals.partner(effect.partner_id)
             if case is not None and partner is not None:
-                await services.referrals.propose(self.bot, case, partner, effect.alias)
+                proposed = await services.referrals.propose(case, partner, effect.alias)
+                await self.deliver(proposed, origin)
         elif isinstance(effect, AnswerReferral):
             case = await services.store.cases.get(effect.case_id)
             referral = await services.store.referrals.get_by_code(effect.referral_code)
             if case is not None and referral is not None:
-                await services.referrals.done(
-                    self.bot, referral, case, effect.reason, effect.alias
-                )
+                done = await services.referrals.done(referral, case, effect.reason, effect.alias)
+                await self.deliver(done, origin)
+        elif isinstance(effect, AskReferralConsent | SendReferral):
+            case = await services.store.cases.get(effect.case_id)
+            referral = await services.store.referrals.get_by_code(effect.referral_code)
+            if case is None or referral is None:
+                return
+            if isinstance(effect, AskReferralConsent):
+                await services.referrals.ask_consent(self.bot, case, referral)
+            else:
+                await services.referrals.send(self.bot, referral, case)
+        elif isinstance(effect, ToStaffChat):
+            await self.bot.send_message(
+                effect.chat_id,
+                handoff.staff_text(effect.key, **effect.params),
+                parse_mode=ParseMode.HTML,
+            )
 
     # ------------------------------------------------------------ helpers
     async def _to_person(self, effect: ToPerson) -> None:

@@ -18,6 +18,8 @@ from bot.config import Settings
 from bot.handoff import Handoff
 from bot.logs import EventLogger
 from bot.rendering import Renderer
+from casework.effects import AskReferralConsent, Effect, SendReferral, ToStaffChat, ToTopic
+from casework.keeper import Keeper, KeepNothing
 from casework.model import ReferralStatus
 from casework.transitions import move_referral
 from knowledge.partners import Partner
@@ -47,7 +49,10 @@ class Referrals:
         renderer: Renderer,
         handoff: Handoff,
         partners: tuple[Partner, ...],
+        *,
+        keeper: Keeper | None = None,
     ) -> None:
+        self.keeper: Keeper = keeper or KeepNothing()
         self.settings = settings
         self.store = store
         self.renderer = renderer
@@ -104,57 +109,72 @@ class Referrals:
         )
 
     # ------------------------------------------------------------ proposing
-    async def propose(
-        self, bot: ExtBot[None], case: Case, partner: Partner, alias: str
-    ) -> Referral:
+    async def propose(self, case: Case, partner: Partner, alias: str) -> list[Effect]:
+        """Record the proposal; the person is asked (and the topic told) from the effects,
+        kept with it."""
         async with self.store.db.transaction() as tx:
             referral = await self.store.referrals.create(case.id, partner.id, {}, tx)
             summary = await self.minimal_summary(case, referral.code, tx)
             await self.store.referrals.replace_summary(referral.id, summary, tx)
             await self.store.events.add(case.id, "referral_proposed", alias, partner.id, tx)
-        person = await self.store.people.get(case.person_id)
-        if person is not None:
-            language = person.language
-            name = partner.names.get(language) or partner.names["en"]
-            text = self.fields_text(
-                self.renderer.text("referral.ask", language, {"partner": name}),
-                summary,
-                language,
-                self.renderer.text("referral.ask_end", language),
-            )
-            code = referral.code
-            keyboard = self.buttons(
-                [
-                    [("referral.yes", f"ref:yes:{code}")],
-                    [("referral.yes_check", f"ref:check:{code}")],
-                    [("referral.no", f"ref:no:{code}")],
-                ],
-                language,
-            )
-            await bot.send_message(
-                person.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
-            )
-        await self.handoff.tell_topic(
-            bot, case, "staff.referral_proposed", code=referral.code, partner=partner.names["en"]
-        )
+            effects: list[Effect] = [
+                AskReferralConsent(case.id, referral.code),
+                ToTopic(
+                    case.id,
+                    "staff.referral_proposed",
+                    {"code": referral.code, "partner": partner.names["en"]},
+                ),
+            ]
+            await self.keeper.keep(tx, effects)
         _log.info("referral_proposed")
-        return referral
+        return effects
+
+    async def ask_consent(self, bot: ExtBot[None], case: Case, referral: Referral) -> None:
+        person = await self.store.people.get(case.person_id)
+        partner = self.partner(referral.partner)
+        if person is None or partner is None or referral.status != "proposed":
+            return
+        language = person.language
+        name = partner.names.get(language) or partner.names["en"]
+        summary = await self.store.referrals.summary(referral.id)
+        text = self.fields_text(
+            self.renderer.text("referral.ask", language, {"partner": name}),
+            summary,
+            language,
+            self.renderer.text("referral.ask_end", language),
+        )
+        code = referral.code
+        keyboard = self.buttons(
+            [
+                [("referral.yes", f"ref:yes:{code}")],
+                [("referral.yes_check", f"ref:check:{code}")],
+                [("referral.no", f"ref:no:{code}")],
+            ],
+            language,
+        )
+        await bot.send_message(
+            person.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+        )
 
     # ------------------------------------------------------------ the person's answer
     async def answer(
-        self, bot: ExtBot[None], referral: Referral, case: Case, decision: str
-    ) -> str:
-        """Record the person's yes or no; return the catalogue key to tell them."""
+        self, referral: Referral, case: Case, decision: str
+    ) -> tuple[str, list[Effect]]:
+        """Record the person's yes or no; return the catalogue key to tell them and what
+        follows (kept with the answer)."""
         if referral.status != "proposed":
-            return "referral.already_answered"
+            return "referral.already_answered", []
         if decision == "no":
             async with self.store.db.transaction() as tx:
                 await move_referral(
                     self.store, referral, ReferralStatus.CANCELLED, "client_declined", tx
                 )
                 await self.store.cases.record_referral_result(case.id, "client_declined", tx)
-            await self.handoff.tell_topic(bot, case, "staff.referral_refused", code=referral.code)
-            return "referral.not_shared"
+                effects: list[Effect] = [
+                    ToTopic(case.id, "staff.referral_refused", {"code": referral.code})
+                ]
+                await self.keeper.keep(tx, effects)
+            return "referral.not_shared", effects
         async with self.store.db.transaction() as tx:
             await move_referral(self.store, referral, ReferralStatus.CONSENTED, None, tx)
             await self.store.events.add(case.id, "referral_consented", "person", referral.code, tx)
@@ -163,10 +183,14 @@ class Referrals:
                 await self.store.schedule.add(
                     "referral_check", due, {"code": referral.code}, person_id=case.person_id, tx=tx
                 )
-        await self.deliver(bot, referral, case)
-        return "referral.shared"
+            effects = [SendReferral(case.id, referral.code)]
+            await self.keeper.keep(tx, effects)
+        return "referral.shared", effects
 
-    async def deliver(self, bot: ExtBot[None], referral: Referral, case: Case) -> None:
+    async def send(self, bot: ExtBot[None], referral: Referral, case: Case) -> None:
+        """A consented referral to its partner (once: a referral already sent is left)."""
+        if referral.status != "consented":
+            return
         partner = self.partner(referral.partner)
         chat_id = self.settings.referrals.chat_for(referral.partner)
         if partner is None or chat_id is None:
@@ -201,23 +225,32 @@ class Referrals:
 
     # ------------------------------------------------------------ the partner's answer
     async def partner_answer(
-        self, bot: ExtBot[None], referral: Referral, case: Case, status: str, reason: str | None
-    ) -> None:
-        await move_referral(self.store, referral, ReferralStatus(status), reason)
-        await self.store.events.add(case.id, f"referral_{status}", referral.partner, reason)
-        if status == "declined":
-            await self.store.cases.record_referral_result(case.id, "declined")
-        key = "staff.referral_accepted" if status == "accepted" else "staff.referral_declined"
-        await self.handoff.tell_topic(bot, case, key, code=referral.code, reason=reason or "-")
+        self, referral: Referral, case: Case, status: str, reason: str | None, chat_id: int
+    ) -> list[Effect]:
+        """Record a partner's accept or decline; the topic and the partner's chat are told
+        from the effects, kept with it."""
+        async with self.store.db.transaction() as tx:
+            await move_referral(self.store, referral, ReferralStatus(status), reason, tx)
+            kind = f"referral_{status}"
+            await self.store.events.add(case.id, kind, referral.partner, reason, tx)
+            if status == "declined":
+                await self.store.cases.record_referral_result(case.id, "declined", tx)
+            key = "staff.referral_accepted" if status == "accepted" else "staff.referral_declined"
+            effects: list[Effect] = [
+                ToTopic(case.id, key, {"code": referral.code, "reason": reason or "-"}),
+                ToStaffChat(chat_id, f"partner.{status}", {"code": referral.code}),
+            ]
+            await self.keeper.keep(tx, effects)
         _log.info("referral_answered", status=status)
+        return effects
 
-    async def done(
-        self, bot: ExtBot[None], referral: Referral, case: Case, reason: str, alias: str
-    ) -> None:
+    async def done(self, referral: Referral, case: Case, reason: str, alias: str) -> list[Effect]:
         async with self.store.db.transaction() as tx:
             await move_referral(self.store, referral, ReferralStatus.DONE, reason, tx)
             await self.store.cases.record_referral_result(case.id, reason, tx)
             await self.store.events.add(case.id, "referral_done", alias, reason, tx)
-        await self.handoff.tell_topic(
-            bot, case, "staff.referral_done", code=referral.code, reason=reason
-        )
+            effects: list[Effect] = [
+                ToTopic(case.id, "staff.referral_done", {"code": referral.code, "reason": reason})
+            ]
+            await self.keeper.keep(tx, effects)
+        return effects

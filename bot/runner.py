@@ -97,7 +97,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         conversation=conversation,
         renderer=renderer,
         handoff=handoff,
-        referrals=Referrals(settings, store, renderer, handoff, content.partners),
+        referrals=Referrals(settings, store, renderer, handoff, content.partners, keeper=kept),
         tracker=tracker,
         crisis=CrisisDetector.load(),
         flood=FloodGate(

@@ -127,6 +127,33 @@ class AnswerReferral:
     alias: str
 
 
+@dataclass(frozen=True)
+class AskReferralConsent:
+    """Show the person exactly which fields a referral would share, and ask: yes, yes and
+    check on me later, or no."""
+
+    case_id: str
+    referral_code: str
+
+
+@dataclass(frozen=True)
+class SendReferral:
+    """Send a consented referral's fields to the partner's chat (or ask coordinators to pass
+    them on by hand); nothing once it has been sent."""
+
+    case_id: str
+    referral_code: str
+
+
+@dataclass(frozen=True)
+class ToStaffChat:
+    """A staff text to a chat of the service's (a partner's chat answering its referral)."""
+
+    chat_id: int
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
 Effect = (
     ToPerson
     | ToTopic
@@ -141,6 +168,9 @@ Effect = (
     | ShowFlow
     | ProposeReferral
     | AnswerReferral
+    | AskReferralConsent
+    | SendReferral
+    | ToStaffChat
 )
 
 
@@ -148,7 +178,7 @@ def person_of(effect: Effect, case_person: Mapping[str, str]) -> str | None:
     """The person an effect reaches, if any (``case_person`` maps case ids to person ids)."""
     if isinstance(effect, ToPerson | ShowFlow):
         return effect.person_id
-    if isinstance(effect, CopyToPerson | ProposeReferral):
+    if isinstance(effect, CopyToPerson | ProposeReferral | AskReferralConsent):
         return case_person.get(effect.case_id)
     if isinstance(effect, MirrorEdit) and not effect.from_person:
         return case_person.get(effect.case_id)

@@ -25,6 +25,8 @@ async def setting(tmp_path: Path, emulator: Emulator) -> dict[str, Any]:
     client = emulator.client
     counsellor = await client.add_user("Dara", "Staff", "dara_staff")
     group = await client.add_forum_group("Staff", [int(counsellor["id"])])
+    partner = await client.add_user("Partner", "Staff", "rock_staff")
+    partner_chat = await client.add_forum_group("RoCK referrals", [int(partner["id"])])
     create_key_file(tmp_path / "master.key")
     config = tmp_path / "config.toml"
     config.write_text(
@@ -35,11 +37,17 @@ async def setting(tmp_path: Path, emulator: Emulator) -> dict[str, Any]:
         "private_per_second = 1000\nprivate_burst = 1000\n"
         '[office_hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
         'opens = "00:00"\ncloses = "23:59"\n'
+        f"[referrals]\npartner_chats = {{ rock = {partner_chat['id']} }}\n"
         f"[staff]\ngroup_id = {group['id']}\n"
         f'[[staff.members]]\nuser_id = {counsellor["id"]}\nrole = "counsellor"\nalias = "C0"\n',
         encoding="utf-8",
     )
-    return {"config": config, "group": int(group["id"]), "counsellor": counsellor}
+    return {
+        "config": config,
+        "group": int(group["id"]),
+        "counsellor": counsellor,
+        "partner_chat": int(partner_chat["id"]),
+    }
 
 
 @pytest.fixture
@@ -250,3 +258,31 @@ async def test_sigterm_while_sends_fail_stops_cleanly_and_loses_nothing(
     assert len(mine) == 1 and len(theirs) == 1
     log = bot.log.read_text(encoding="utf-8")
     assert "Traceback" not in log and "still there" not in log
+
+
+async def test_a_consent_to_a_referral_recorded_before_a_kill_reaches_the_partner(
+    emulator: Emulator, bot: BotProcess, setting: dict[str, Any]
+) -> None:
+    """The person said yes and the bot died before the partner had it: the next start sends
+    it (before, the referral stayed "consented" forever, and a second yes was refused)."""
+    client = emulator.client
+    person = await Person.join(client)
+    code = await ask_for_counsellor(person)
+    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
+    thread = int(topics[code]["message_thread_id"])
+    counsellor = int(setting["counsellor"]["id"])
+    await client.send_text(counsellor, "/claim", chat_id=setting["group"], thread_id=thread)
+    await person.expect("Counsellor C0 is here", within=30)
+    await client.send_text(counsellor, "/refer rock", chat_id=setting["group"], thread_id=thread)
+    await person.expect("suggests a referral to", within=30)
+
+    async def consent() -> None:
+        await person.press("Yes, share it")
+
+    await kill_while_sending(emulator, bot, "sendMessage", setting["partner_chat"], consent)
+    sent = await client.wait_for_text(setting["partner_chat"], "New referral", within=30)
+    await client.wait_for_text(setting["group"], "was sent to", thread_id=thread, within=30)
+    referrals = [
+        m for m in await client.messages(setting["partner_chat"]) if "New referral" in str(m)
+    ]
+    assert len(referrals) == 1 and sent in referrals

@@ -33,6 +33,9 @@ EXAMPLES: list[Any] = [
     case.ShowFlow("p1", "closed"),
     case.ProposeReferral("c1", "rock", "Dara"),
     case.AnswerReferral("c1", "R-1234", "helped", "Dara"),
+    case.AskReferralConsent("c1", "R-1234"),
+    case.SendReferral("c1", "R-1234"),
+    case.ToStaffChat(-100123, "partner.accepted", {"code": "R-1234"}),
     Screen(
         "main.menu",
         ((Button("menu.rights", "t1.a", {"n": "1"}),), (Button("nav.back", "t1.b"),)),

@@ -8,9 +8,11 @@ import contextlib
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.delivery import Delivery
 from bot.logs import EventLogger
 from bot.referrals import DECLINE_REASONS
 from bot.services import BotContext
+from bot.update_unit import UpdateUnit
 
 _log = EventLogger("referrals")
 
@@ -37,10 +39,12 @@ async def on_referral_consent(update: Update, context: BotContext) -> None:
             await query.answer()
         _log.warning("referral_answer_refused")
         return
-    key = await services.referrals.answer(context.bot, referral, case, parts[1])
+    UpdateUnit.deciding(None)  # the answer is recorded once, and what follows kept with it
+    key, effects = await services.referrals.answer(referral, case, parts[1])
     with contextlib.suppress(BadRequest):
         await query.answer()
         await query.edit_message_text(services.renderer.text(key, person.language))
+    await Delivery(context.bot, services).deliver(effects)
 
 
 async def on_partner_answer(update: Update, context: BotContext) -> None:
@@ -66,14 +70,15 @@ async def on_partner_answer(update: Update, context: BotContext) -> None:
     texts = services.content.texts
     with contextlib.suppress(BadRequest):
         await query.answer()
+    chat_id = query.message.chat.id
     if parts[1] == "accept":
-        await services.referrals.partner_answer(context.bot, referral, case, "accepted", None)
+        UpdateUnit.deciding(None)
+        effects = await services.referrals.partner_answer(
+            referral, case, "accepted", None, chat_id
+        )
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(None)
-        await context.bot.send_message(
-            query.message.chat.id,
-            texts.text("partner.accepted", language, code=referral.code),
-        )
+        await Delivery(context.bot, services).deliver(effects)
     elif parts[1] == "decline" and len(parts) == 3:
         keyboard = InlineKeyboardMarkup(
             [
@@ -89,10 +94,10 @@ async def on_partner_answer(update: Update, context: BotContext) -> None:
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(keyboard)
     elif parts[1] == "decline" and len(parts) == 4 and parts[3] in DECLINE_REASONS:
-        await services.referrals.partner_answer(context.bot, referral, case, "declined", parts[3])
+        UpdateUnit.deciding(None)
+        effects = await services.referrals.partner_answer(
+            referral, case, "declined", parts[3], chat_id
+        )
         with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(None)
-        await context.bot.send_message(
-            query.message.chat.id,
-            texts.text("partner.declined", language, code=referral.code),
-        )
+        await Delivery(context.bot, services).deliver(effects)
