@@ -170,7 +170,7 @@ def build_application(
         for person, message_id in unit.screens.values():
             await services.conversation.write_screen(person, message_id, tx)
 
-    InboxPoller.install(application, services.store, finish)
+    InboxPoller.install(application, services.store, finish, services.batched.sent)
     application.add_error_handler(_on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")

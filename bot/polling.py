@@ -61,9 +61,12 @@ class InboxPoller:
         application: Application[Any, Any, Any, Any, Any, Any],
         store: Store,
         finish: Callable[[UpdateUnit, Tx], Awaitable[None]],
+        remove_later: Callable[[list[str]], None] | None = None,
     ) -> None:
         """Open a unit of work for each update before its handlers run; once every handler
-        group has run, write the unit and mark the update handled, in one transaction."""
+        group has run, write the unit and mark the update handled, in one transaction.
+        ``remove_later`` takes the outbox rows of an update that has nothing else to write
+        (they are removed with a later batch instead of a commit of their own)."""
 
         async def begin(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
             if not isinstance(update, Update):
@@ -72,6 +75,10 @@ class InboxPoller:
 
             async def close(unit: UpdateUnit) -> None:
                 if unit.empty and unit.handled:
+                    return
+                alone = not unit.tracked and not unit.screens and unit.handled
+                if alone and remove_later is not None and not unit.interrupted:
+                    remove_later(unit.kept)
                     return
                 async with store.db.transaction() as tx:
                     if unit.tracked or unit.screens:

@@ -15,13 +15,13 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.app import build_application
+from bot.batched_writes import BatchedWrites
 from bot.config import (
     RunMode,
     Settings,
 )
 from bot.content import Content, load_content
 from bot.conversation import Conversation, new_screen_token
-from bot.dropped_updates import DroppedUpdates
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handlers.person import flood_screen
 from bot.handoff import Handoff
@@ -108,7 +108,7 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         staff_order=StaffOrder(),
         staff_desk=StaffDesk(store, policy, content.texts, settings.staff.language, keeper=kept),
         person_desk=person_desk,
-        dropped=DroppedUpdates(store, tracker),
+        batched=BatchedWrites(store, tracker),
         coordinator_public_key=public_key,
     )
 
@@ -183,7 +183,7 @@ async def stop_application(application: ClgbtApplication) -> None:
         await application.updater.stop()
     if application.running:
         await application.stop()
-    await application.services.dropped.close()
+    await application.services.batched.close()
     await application.shutdown()
 
 

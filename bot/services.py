@@ -7,10 +7,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.batched_writes import BatchedWrites
 from bot.config import Settings
 from bot.content import Content
 from bot.conversation import Conversation
-from bot.dropped_updates import DroppedUpdates
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
 from bot.message_tracker import MessageTracker
@@ -39,7 +39,7 @@ class Services:
     staff_order: StaffOrder
     staff_desk: StaffDesk
     person_desk: PersonDesk
-    dropped: DroppedUpdates
+    batched: BatchedWrites
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 

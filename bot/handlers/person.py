@@ -142,7 +142,7 @@ async def on_private_update(update: Update, context: BotContext) -> None:
         remember = {chat_id: list(ids) for chat_id, ids in unit.tracked.items()}
     if message is not None:
         remember.setdefault(chat.id, []).append(message.message_id)
-    services.dropped.add(update.update_id, remember)
+    services.batched.dropped(update.update_id, remember)
     if query is not None:
         with contextlib.suppress(BadRequest):
             await query.answer()
@@ -181,7 +181,7 @@ def flood_screen(services: Services) -> Callable[[dict[str, Any]], bool]:
         if crisis_words(services, typed) is not None:
             return True
         services.flood.note_drop(user_id)
-        services.dropped.add(None, {chat_id: [message_id]})
+        services.batched.dropped(None, {chat_id: [message_id]})
         return False
 
     return screen
@@ -317,7 +317,7 @@ async def carry_out(
             await query.answer(text)
     writer = ChatWriter(bot, services.renderer, chat_id)
     if final is not None:
-        await services.dropped.flush()  # dropped messages waiting to be remembered, too
+        await services.batched.flush()  # dropped messages waiting to be remembered, too
         # Taken with the step; anything tracked since (a dropped message) is taken now.
         tracked = [*outcome.to_delete, *await services.store.chat_messages.take(outcome.person.id)]
         if final.action is ActionKind.ERASE:
