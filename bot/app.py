@@ -33,6 +33,7 @@ from bot.handlers.staff import (
     on_unknown_staff_command,
 )
 from bot.jobs.handoff import handoff_job
+from bot.jobs.outbox import OUTBOX_EVERY_SECONDS, outbox_job
 from bot.jobs.retention import PURGE_AT, purge_job
 from bot.logs import EventLogger
 from bot.outbox import Outbox, SendingStopped
@@ -53,6 +54,7 @@ async def _on_error(update: object, context: BotContext) -> None:
     if isinstance(error, SendingStopped):
         _log.info("update_kept_for_next_start", source=kind)  # stopping: not a failure
         return
+    UpdateUnit.mark_failed()  # what it decided stays in the outbox, for the replay
     _log.error("handler_failed", error, source=kind)
 
 
@@ -170,7 +172,9 @@ def build_application(
         for person, message_id in unit.screens.values():
             await services.conversation.write_screen(person, message_id, tx)
 
-    InboxPoller.install(application, services.store, finish, services.batched.sent)
+    InboxPoller.install(
+        application, services.store, finish, services.batched.sent, services.kept.settle
+    )
     application.add_error_handler(_on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
@@ -179,5 +183,8 @@ def build_application(
     )
     application.job_queue.run_repeating(
         handoff_job, interval=settings.handoff.check_seconds, first=1, name="handoff_timers"
+    )
+    application.job_queue.run_repeating(
+        outbox_job, interval=OUTBOX_EVERY_SECONDS, first=OUTBOX_EVERY_SECONDS, name="outbox"
     )
     return application

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
@@ -26,7 +27,15 @@ _log = EventLogger("batched")
 
 
 class BatchedWrites:
-    def __init__(self, store: Store, tracker: MessageTracker, *, delay: float = 0.2) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tracker: MessageTracker,
+        *,
+        delay: float = 0.2,
+        on_removed: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self.on_removed = on_removed  # told which outbox rows are gone, once they are
         self.store = store
         self.tracker = tracker
         self.delay = delay
@@ -74,6 +83,8 @@ class BatchedWrites:
                 for update_id in updates:
                     await self.store.inbox.done(update_id, tx)
                 await self.store.outbox.remove(sent, tx)
+            if sent and self.on_removed is not None:
+                self.on_removed(sent)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -56,13 +56,12 @@ def kept_step(
     """A step's outcome as the outbox keeps it (``bot/outbox_replay.py`` reads it back)."""
     return {
         "person_id": outcome.person.id,
-        "lane": outcome.person.id,
-        "effects": encode(list(outcome.effects)),
+        "effects": encode([_without_variables(e) for e in outcome.effects]),
         "screen_message_id": outcome.screen_message_id,
         "ended": outcome.ended,
         "language": outcome.language,
         "case_code": outcome.case_code,
-        "after_commit": encode(list(outcome.after_commit)),
+        "after_commit": encode([_without_variables(p) for p in outcome.after_commit]),
         "case_effects": encode(list(outcome.case_effects)),
         "redisplay": redisplay,
         "pressed": pressed,
@@ -72,6 +71,14 @@ def kept_step(
         "chat_id": outcome.person.chat_id if leaving(outcome) else None,
         "topics": list(outcome.topics),
     }
+
+
+def _without_variables(effect: Any) -> Any:
+    """An action keeps its name and parameters, not the run's variables (the person's answers,
+    which sending never needs)."""
+    if isinstance(effect, Perform) and effect.variables:
+        return Perform(effect.action, effect.params)
+    return effect
 
 
 def leaving(outcome: Outcome) -> bool:
@@ -198,6 +205,9 @@ class Conversation:
                         pressed=pressed_message_id,
                         typed=typed_message_id,
                     ),
+                    person.id,
+                    sealed_for_person=not topics
+                    and not any(p.action is ActionKind.ERASE for p in after_commit),
                 )
         if update_id is not None:  # committed: the update needs no closing "handled" mark
             UpdateUnit.mark_handled()

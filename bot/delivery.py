@@ -93,8 +93,10 @@ class Delivery:
             try:
                 await self._one(effect, origin)
             except SendingStopped:
-                # Not a failure: the bot is stopping, and the next start carries it out.
+                # Not a failure: the bot is stopping, and the next start carries out this
+                # effect and the ones after it (sending them now would send them twice).
                 _log.info("effect_kept_for_next_start", effect=type(effect).__name__)
+                break
             except Forbidden:
                 failed.append(effect)
                 _log.warning("effect_not_delivered", effect=type(effect).__name__)

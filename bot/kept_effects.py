@@ -1,13 +1,19 @@
 """The bot's keeper: a decision's effects go into the outbox in the decision's transaction.
 
-Within an update, the row is removed in the update's closing transaction, once the handler
-has carried the effects out; rows left by a crash are carried out on the next start
-(``bot/outbox_replay.py``). Where a decision is the update's only one, its transaction also
-marks the update handled, so a restart sends what was decided instead of deciding again."""
+Within an update, the row is removed once the handler has carried the effects out (in the
+update's closing transaction, or with a later batch when that is all the update has left to
+write). Rows left behind (a crash, a stop halfway, a handler that failed) are carried out by
+``bot/outbox_replay.py``: at start, and then every little while for rows no update holds.
+Where a decision is the update's only one, its transaction also marks the update handled, so a
+restart sends what was decided instead of deciding again.
+
+Each row names its lane (the person its messages reach, or the staff side) and is sealed under
+that person's data key, so erasing them makes a forgotten row unreadable too."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.effect_codec import encode
@@ -18,26 +24,62 @@ from storage.store import Store
 
 EFFECTS = "effects"  # casework's effects, with where staff replies go
 STEP = "step"  # a conversation step's outcome, carried out as the person's handler would
+STAFF_LANE = "staff"
 
 
 class KeptEffects:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Rows an update (or a replay) is carrying out now: never picked up by another replay.
+        self.in_flight: set[str] = set()
 
     async def keep(self, tx: Tx, effects: Sequence[Effect]) -> None:
         unit = UpdateUnit.current()
         if unit is None or unit.update_id is None or unit.closed:
             return  # outside an update (a timer): its own retry keeps it
         if effects:
-            payload = {"kind": EFFECTS, "effects": encode(list(effects)), "origin": unit.origin}
-            unit.kept.append(await self.store.outbox.add(payload, tx))
+            person = await self._person_reached(tx, effects)
+            payload = {
+                "kind": EFFECTS,
+                "effects": encode(list(effects)),
+                "origin": unit.origin,
+                "lane": person or STAFF_LANE,
+                "update_id": unit.update_id,
+                "at": time.time(),
+            }
+            row_id = await self.store.outbox.add(payload, tx, person=person)
+            unit.kept.append(row_id)
+            self.in_flight.add(row_id)
         if unit.decides and not unit.handled:
             await self.store.inbox.done(unit.update_id, tx)
             unit.handled = True
 
-    async def keep_step(self, tx: Tx, payload: dict[str, Any]) -> None:
-        """A conversation step's outcome (already encoded), in the step's transaction."""
+    async def keep_step(
+        self, tx: Tx, payload: dict[str, Any], person: str, *, sealed_for_person: bool = True
+    ) -> None:
+        """A conversation step's outcome (already encoded), in the step's transaction. An
+        erasure's row is sealed under the master key: it must still open after the person's
+        key is destroyed, to finish clearing their chat."""
         unit = UpdateUnit.current()
         if unit is None or unit.update_id is None or unit.closed:
             return
-        unit.kept.append(await self.store.outbox.add({"kind": STEP, **payload}, tx))
+        full = {"kind": STEP, "lane": person, "update_id": unit.update_id, "at": time.time()}
+        row_id = await self.store.outbox.add(
+            {**full, **payload}, tx, person=person if sealed_for_person else None
+        )
+        unit.kept.append(row_id)
+        self.in_flight.add(row_id)
+
+    def settle(self, row_ids: Iterable[str]) -> None:
+        """These rows are no longer being carried out (removed, or left for a replay)."""
+        self.in_flight.difference_update(row_ids)
+
+    async def _person_reached(self, tx: Tx, effects: Sequence[Effect]) -> str | None:
+        for effect in effects:
+            person = getattr(effect, "person_id", None)
+            if isinstance(person, str):
+                return person
+            case_id = getattr(effect, "case_id", None)
+            if isinstance(case_id, str):
+                return await self.store.cases.person_of_case(case_id, tx)
+        return None

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
@@ -62,11 +63,14 @@ class InboxPoller:
         store: Store,
         finish: Callable[[UpdateUnit, Tx], Awaitable[None]],
         remove_later: Callable[[list[str]], None] | None = None,
+        settle: Callable[[list[str]], None] | None = None,
     ) -> None:
         """Open a unit of work for each update before its handlers run; once every handler
         group has run, write the unit and mark the update handled, in one transaction.
         ``remove_later`` takes the outbox rows of an update that has nothing else to write
-        (they are removed with a later batch instead of a commit of their own)."""
+        (they are removed with a later batch instead of a commit of their own); ``settle``
+        is told of rows left in the outbox (a handler failed, or the bot is stopping) or
+        removed, once that is written."""
 
         async def begin(update: object, _context: ContextTypes.DEFAULT_TYPE) -> None:
             if not isinstance(update, Update):
@@ -76,20 +80,29 @@ class InboxPoller:
             async def close(unit: UpdateUnit) -> None:
                 if unit.empty and unit.handled:
                     return
+                carried_out = not unit.interrupted and not unit.failed
                 alone = not unit.tracked and not unit.screens and unit.handled
-                if alone and remove_later is not None and not unit.interrupted:
-                    remove_later(unit.kept)
+                if alone and carried_out and remove_later is not None:
+                    remove_later(unit.kept)  # settled once the batch is written
                     return
-                async with store.db.transaction() as tx:
-                    if unit.tracked or unit.screens:
-                        await finish(unit, tx)
-                    if unit.interrupted:
-                        # Stopping mid-send: its outbox rows stay, or it stays unhandled in
-                        # the inbox, and the next start carries it out.
-                        return
-                    await store.outbox.remove(unit.kept, tx)  # carried out
-                    if not unit.handled:
-                        await store.inbox.done(update_id, tx)
+                try:
+                    async with store.db.transaction() as tx:
+                        if unit.interrupted:
+                            # Stopping mid-send: only the messages already sent are written
+                            # (for Quick exit); its outbox rows stay, or it stays unhandled
+                            # in the inbox, and the next start carries it out.
+                            if unit.tracked:
+                                await finish(replace(unit, screens={}), tx)
+                            return
+                        if unit.tracked or unit.screens:
+                            await finish(unit, tx)
+                        if carried_out:
+                            await store.outbox.remove(unit.kept, tx)
+                        if not unit.handled:
+                            await store.inbox.done(update_id, tx)
+                finally:
+                    if settle is not None:
+                        settle(unit.kept)
 
             UpdateUnit.begin(close, update_id)
 

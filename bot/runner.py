@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Mapping
+from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
@@ -46,6 +47,7 @@ from flows.engine import Engine
 from knowledge.crisis import CrisisDetector
 
 _log = EventLogger("runner")
+STARTUP_REPLAY_SECONDS = 20.0
 
 
 def casework_policy(settings: Settings, content: Content) -> Policy:
@@ -108,7 +110,8 @@ async def open_services(settings: Settings, environ: Mapping[str, str]) -> Servi
         staff_order=StaffOrder(),
         staff_desk=StaffDesk(store, policy, content.texts, settings.staff.language, keeper=kept),
         person_desk=person_desk,
-        batched=BatchedWrites(store, tracker),
+        batched=BatchedWrites(store, tracker, on_removed=kept.settle),
+        kept=kept,
         coordinator_public_key=public_key,
     )
 
@@ -138,8 +141,7 @@ async def start_polling(application: ClgbtApplication) -> None:
     await application.start()
     with contextlib.suppress(TelegramError):
         await application.bot.delete_webhook()
-    # What the last run decided but had not sent goes first, then what it had not handled.
-    await OutboxReplay(application.bot, application.services).run()
+    await replay_outbox(application)
     poller = InboxPoller(
         application,
         application.services.store,
@@ -147,6 +149,17 @@ async def start_polling(application: ClgbtApplication) -> None:
     )
     application.poller = poller
     await poller.start()
+
+
+async def replay_outbox(application: ClgbtApplication) -> None:
+    """What the last run decided but had not sent goes first, then what it had not handled.
+    New updates wait for it at most ``STARTUP_REPLAY_SECONDS`` (one chat held by a long 429
+    must not hold everyone); what is left goes on in the background."""
+    task = asyncio.ensure_future(OutboxReplay(application.bot, application.services).run())
+    application.replaying = task
+    done, _ = await asyncio.wait({task}, timeout=STARTUP_REPLAY_SECONDS)
+    if not done:
+        _log.warning("outbox_replay_continues")
 
 
 async def start_webhook(application: ClgbtApplication, settings: Settings) -> WebhookServer:
@@ -158,7 +171,7 @@ async def start_webhook(application: ClgbtApplication, settings: Settings) -> We
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
-    await OutboxReplay(application.bot, application.services).run()
+    await replay_outbox(application)
     await InboxPoller(application, application.services.store).replay()
     server = WebhookServer(application, webhook.secret_token.reveal(), webhook.url_path)
     await server.start(webhook.listen, webhook.port)
@@ -179,6 +192,9 @@ async def stop_application(application: ClgbtApplication) -> None:
         application.poller = None
     if isinstance(application.bot.rate_limiter, Outbox):
         application.bot.rate_limiter.stop_sending()  # failing sends are kept, not retried
+    if application.replaying is not None:
+        with contextlib.suppress(Exception):
+            await application.replaying
     if application.updater is not None and application.updater.running:
         await application.updater.stop()
     if application.running:
@@ -197,19 +213,59 @@ async def wait_for_stop_signal(stop: asyncio.Event | None = None) -> None:
     await stop.wait()
 
 
+def catch_stop_signals(application: ClgbtApplication, stop: asyncio.Event) -> None:
+    """SIGINT or SIGTERM set ``stop`` and, at once, end every wait for a retry: a stop during
+    an outage (or during start-up) does not wait for the API to come back."""
+
+    def on_signal() -> None:
+        stop.set()
+        if isinstance(application.bot.rate_limiter, Outbox):
+            application.bot.rate_limiter.stop_sending()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal)
+
+
+async def first_of(*events: asyncio.Event) -> None:
+    waits = {asyncio.ensure_future(e.wait()) for e in events}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, str]) -> None:
-    """Serve real Telegram until SIGINT or SIGTERM (or Telegram rejects the token)."""
+    """Serve real Telegram until SIGINT or SIGTERM (or Telegram rejects the token). A stop
+    signal during start-up ends the start-up (nothing is lost: the outbox and the inbox keep
+    what was in hand)."""
     services = await open_services(settings, environ)
     application = build_application(services, token=token)
     _log.info("bot_starting", mode=settings.telegram.mode.value)
+    stop = asyncio.Event()
+    catch_stop_signals(application, stop)
     webhook: WebhookServer | None = None
     try:
         if settings.telegram.mode is RunMode.WEBHOOK:
-            webhook = await start_webhook(application, settings)
+            starting: asyncio.Future[WebhookServer | None] = asyncio.ensure_future(
+                start_webhook(application, settings)
+            )
         else:
-            await start_polling(application)
+            starting = asyncio.ensure_future(_start_polling_then_none(application))
+        stopping = asyncio.ensure_future(stop.wait())
+        racing: set[asyncio.Future[Any]] = {starting, stopping}
+        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            return
+        webhook = starting.result()
         poller = application.poller
-        await wait_for_stop_signal(poller.stopped if poller is not None else None)
+        await first_of(stop, *([poller.stopped] if poller is not None else []))
         if poller is not None and poller.token_rejected:
             # Revoked while running: stop, so that the service manager sees a failure.
             raise InvalidToken("Telegram rejected the bot token")
@@ -219,3 +275,7 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
         await stop_application(application)
         await services.store.close()
         _log.info("bot_stopped")
+
+
+async def _start_polling_then_none(application: ClgbtApplication) -> None:
+    await start_polling(application)

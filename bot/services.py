@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.content import Content
 from bot.conversation import Conversation
 from bot.flood_gate import FloodGate, StaffOrder
 from bot.handoff import Handoff
+from bot.kept_effects import KeptEffects
 from bot.message_tracker import MessageTracker
 from bot.polling import InboxPoller
 from bot.referrals import Referrals
@@ -40,6 +42,7 @@ class Services:
     staff_desk: StaffDesk
     person_desk: PersonDesk
     batched: BatchedWrites
+    kept: KeptEffects
     coordinator_public_key: CoordinatorPublicKey | None = None
 
 
@@ -52,6 +55,7 @@ class ClgbtApplication(
         super().__init__(**kwargs)
         self.services = services
         self.poller: InboxPoller | None = None
+        self.replaying: asyncio.Task[int] | None = None  # the start-up outbox replay
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -36,6 +36,8 @@ class UpdateUnit:
     decides: bool = False
     # A send was cut short by the bot stopping: what the update decided stays kept.
     interrupted: bool = False
+    # A handler raised: its outbox rows stay, for the replay to carry out.
+    failed: bool = False
 
     @staticmethod
     def begin(
@@ -82,6 +84,12 @@ class UpdateUnit:
         if unit is not None:
             unit.decides = True
             unit.origin = origin
+
+    @staticmethod
+    def mark_failed() -> None:
+        unit = _current.get()
+        if unit is not None:
+            unit.failed = True
 
     @staticmethod
     def mark_handled() -> None:

@@ -183,3 +183,12 @@ def person_of(effect: Effect, case_person: Mapping[str, str]) -> str | None:
     if isinstance(effect, MirrorEdit) and not effect.from_person:
         return case_person.get(effect.case_id)
     return None
+
+
+def reaches_person(effect: Effect) -> bool:
+    """Whether the effect puts something on the person's phone."""
+    if isinstance(effect, MirrorEdit):
+        return not effect.from_person
+    return isinstance(
+        effect, ToPerson | ShowFlow | CopyToPerson | ProposeReferral | AskReferralConsent
+    )

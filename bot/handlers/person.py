@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.chat_actions import delete_all
@@ -144,7 +144,7 @@ async def on_private_update(update: Update, context: BotContext) -> None:
         remember.setdefault(chat.id, []).append(message.message_id)
     services.batched.dropped(update.update_id, remember)
     if query is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):  # an answer is a courtesy
             await query.answer()
 
 
@@ -232,7 +232,7 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
     if state.blocked and state.person is not None:
         if not await allowed_while_blocked(services, state.person, event):
             if query is not None:
-                with contextlib.suppress(BadRequest):
+                with contextlib.suppress(TelegramError):  # an answer is a courtesy
                     await query.answer()
             effects: list[CaseEffect] = []
             if crisis_kind is not None:  # the emergency numbers, but no new case
@@ -252,7 +252,7 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
             await services.tracker.record(chat.id, [message.message_id])
         if (query is not None and query.data == END_RELAY) or name == "end":
             if query is not None:
-                with contextlib.suppress(BadRequest):
+                with contextlib.suppress(TelegramError):  # an answer is a courtesy
                     await query.answer()
             UpdateUnit.deciding(None)
             await delivery.deliver(await desk.leave(person.id, ended=True))
@@ -276,7 +276,7 @@ async def handle_private(update: Update, context: BotContext, crisis_kind: str |
     )
     if outcome is None:
         if query is not None:
-            with contextlib.suppress(BadRequest):
+            with contextlib.suppress(TelegramError):  # an answer is a courtesy
                 await query.answer()
         _log.info("update_already_handled")
         return
@@ -313,13 +313,15 @@ async def carry_out(
         text = None
         if final is not None and final.action is ActionKind.ERASE:
             text = services.renderer.text("erase.done", outcome.language)
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):  # an answer is a courtesy
             await query.answer(text)
     writer = ChatWriter(bot, services.renderer, chat_id)
     if final is not None:
         await services.batched.flush()  # dropped messages waiting to be remembered, too
-        # Taken with the step; anything tracked since (a dropped message) is taken now.
-        tracked = [*outcome.to_delete, *await services.store.chat_messages.take(outcome.person.id)]
+        # Taken with the step (and kept with its outbox row); anything tracked since (a
+        # dropped message) is forgotten only once deleted.
+        since = await services.store.chat_messages.peek(outcome.person.id)
+        tracked = [*outcome.to_delete, *since]
         if final.action is ActionKind.ERASE:
             result = await erase_person(services.store, outcome.person.pseudonym)
             await services.handoff.delete_topics(bot, result.topic_ids)
@@ -332,6 +334,7 @@ async def carry_out(
             exit_line(services, outcome.language),
             [*tracked, pressed, trigger, outcome.screen_message_id],
         )
+        await services.store.chat_messages.forget(outcome.person.id, since)
         _log.info("quick_exit", deleted=len(tracked))
         return
     if redisplay:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.delivery import Delivery
 from bot.logs import EventLogger
@@ -35,13 +35,13 @@ async def on_referral_consent(update: Update, context: BotContext) -> None:
         or parts[1] not in ("yes", "check", "no")
     ):
         # Somebody else's referral, or forged data: nothing happens.
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):  # an answer is a courtesy
             await query.answer()
         _log.warning("referral_answer_refused")
         return
     UpdateUnit.deciding(None)  # the answer is recorded once, and what follows kept with it
     key, effects = await services.referrals.answer(referral, case, parts[1])
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):  # an answer is a courtesy
         await query.answer()
         await query.edit_message_text(services.renderer.text(key, person.language))
     await Delivery(context.bot, services).deliver(effects)
@@ -62,13 +62,13 @@ async def on_partner_answer(update: Update, context: BotContext) -> None:
         or partner_id != referral.partner
         or referral.status != "sent"
     ):
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):  # an answer is a courtesy
             await query.answer(services.handoff.staff_text("partner.not_yours"), show_alert=True)
         _log.warning("partner_answer_refused")
         return
     language = services.settings.staff.language
     texts = services.content.texts
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):  # an answer is a courtesy
         await query.answer()
     chat_id = query.message.chat.id
     if parts[1] == "accept":

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 
 from telegram import Message, Update
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 
 from bot.callback_data import CardButton
 from bot.config import Role, StaffMember
@@ -108,11 +108,11 @@ async def on_card_button(update: Update, context: BotContext) -> None:
     if button is None or not in_group or actor is None:
         # Forged, outside the staff group, or from someone without a case role.
         text = services.handoff.staff_text("staff.not_staff") if in_group else None
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):  # an answer is a courtesy
             await query.answer(text, show_alert=text is not None)
         _log.warning("card_button_refused")
         return
-    with contextlib.suppress(BadRequest):
+    with contextlib.suppress(TelegramError):  # an answer is a courtesy
         await query.answer()
     assert message is not None
     origin = Origin(message.chat_id, message.message_thread_id, None)
@@ -126,5 +126,5 @@ async def on_other_group_button(update: Update, context: BotContext) -> None:
     """Any other button pressed outside a private chat gets an answer, so it never spins."""
     query = update.callback_query
     if query is not None:
-        with contextlib.suppress(BadRequest):
+        with contextlib.suppress(TelegramError):  # an answer is a courtesy
             await query.answer()

@@ -9,18 +9,20 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from storage.fields import DecryptionError
 from storage.repositories.base import Repository, Tx
 
 
 class OutboxRepository(Repository):
     table = "outbox"
 
-    async def add(self, payload: dict[str, Any], tx: Tx) -> str:
-        """Keep ``payload`` in the caller's transaction; returns the row's id."""
+    async def add(self, payload: dict[str, Any], tx: Tx, *, person: str | None = None) -> str:
+        """Keep ``payload`` in the caller's transaction; returns the row's id. A row about a
+        person is sealed under their data key: erasing them makes it unreadable too."""
         row_id = "o" + secrets.token_hex(8)
         await tx.execute(
             "INSERT INTO outbox (id, payload) VALUES (?, ?)",
-            (row_id, self.seal_json("payload", row_id, payload)),
+            (row_id, self.seal_json("payload", row_id, payload, person=person)),
         )
         return row_id
 
@@ -30,9 +32,18 @@ class OutboxRepository(Repository):
         async with self.write(tx) as w:
             await w.executemany("DELETE FROM outbox WHERE id = ?", [(r,) for r in row_ids])
 
-    async def pending(self) -> list[tuple[str, dict[str, Any]]]:
+    async def pending(self) -> list[tuple[str, dict[str, Any] | None]]:
+        """Every row, oldest first; ``None`` for one that cannot be opened (its person was
+        erased, or it is damaged): it can only be removed."""
         rows = await self.fetch("SELECT id, payload FROM outbox ORDER BY seq")
-        return [(str(r["id"]), self.open_json("payload", r["id"], r["payload"])) for r in rows]
+        kept: list[tuple[str, dict[str, Any] | None]] = []
+        for row in rows:
+            try:
+                payload = self.open_json("payload", row["id"], row["payload"])
+            except (DecryptionError, ValueError):
+                payload = None
+            kept.append((str(row["id"]), payload if isinstance(payload, dict) else None))
+        return kept
 
     async def count(self) -> int:
         row = await self.fetch_one("SELECT count(*) AS n FROM outbox")
