@@ -14,6 +14,7 @@ from storage.keyring import create_key_file
 from tests.bot_process import ROOT, BotProcess
 from tests.conftest import TEST_TOKEN, Emulator
 from tests.people import Person
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -109,3 +110,20 @@ async def test_a_rejected_token_stops_with_one_clear_line(bot_config: Path) -> N
     assert process.returncode not in (0, None)
     assert "Telegram rejected the bot token" in output
     assert "Traceback" not in output and wrong not in output
+
+
+async def test_a_stop_while_the_api_is_down_at_start_up_ends_it_cleanly(
+    emulator: Emulator, bot_process: BotProcess
+) -> None:
+    """systemd stops a service that cannot reach Telegram: SIGTERM ends the start-up's
+    retries at once, with exit status 0, one line per attempt and no traceback."""
+    await emulator.client.outage(600)
+    bot_process.start()
+
+    async def retrying() -> str:
+        return bot_process.log.read_text(encoding="utf-8")
+
+    await eventually(retrying, lambda log: "bot_api_unreachable" in log, within=30)
+    assert await bot_process.terminate(within=15) == 0
+    log = bot_process.log.read_text(encoding="utf-8")
+    assert "Traceback" not in log and TEST_TOKEN not in log
