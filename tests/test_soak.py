@@ -171,11 +171,24 @@ async def test_nothing_is_lost_under_faults_kills_and_an_outage(
                 await asyncio.sleep(0.3 + round_ * 0.2)
                 bot.start()
 
-        await asyncio.gather(
+        # Newcomers go through the menus to a counsellor while the bot is being killed: every
+        # screen they are owed comes (what a step decided is kept with it), none is lost.
+        newcomers = [
+            await Person.join(client, f"New{n}", "Real", f"new{n}_real") for n in range(3)
+        ]
+
+        async def newcomer(n: int) -> str:
+            await asyncio.sleep(1.5 * n)
+            return await ask_for_counsellor(newcomers[n])
+
+        *_, newcomer_codes = await asyncio.gather(
             *(person_writes(n) for n in range(PEOPLE)),
             *(counsellor_writes(n) for n in range(PEOPLE)),
             chaos(),
+            asyncio.gather(*(newcomer(n) for n in range(len(newcomers)))),
         )
+        opened = {str(t["name"]).split(" ")[0] for t in await client.topics(staff["group"])}
+        assert set(newcomer_codes) <= opened, "each newcomer's case has its topic"
         early = await client.messages(staff["coordinators"])
         too_slow = "the faults took over a minute: the alert fell due before the outage"
         assert not any(late_code in str(m.get("text")) for m in early), too_slow
@@ -244,7 +257,8 @@ async def test_nothing_is_lost_under_faults_kills_and_an_outage(
             duplicates += check_stream(received, expected, lost_topic + in_flight_topic)
             checked += len(expected)
         print(
-            f"soak: {checked} messages checked across {PEOPLE} people and 3 counsellors; "
+            f"soak: {checked} messages checked across {PEOPLE} people and 3 counsellors, "
+            f"{len(newcomers)} newcomers reached a counsellor through the menus; "
             f"{duplicates} duplicates (emulator dropped {len(lost)} answers after executing; "
             f"{KILLS} kills); backlog drained {drained:.1f} s after the outage"
         )
