@@ -49,10 +49,10 @@ class OutboxReplay:
     async def run(self) -> int:
         """Carry out every row no one holds; returns how many were taken up."""
         store = self.services.store
-        rows = [(r, p) for r, p in await store.outbox.pending() if r not in self.kept.in_flight]
+        rows = await store.outbox.pending(skip=frozenset(self.kept.in_flight))
         if not rows:
             return 0
-        unhandled = {update_id for update_id, _ in await store.inbox.pending()}
+        unhandled = await store.inbox.pending_ids()
         give_up = self.services.settings.sending.give_up_after_seconds
         lanes: dict[str, list[Row]] = defaultdict(list)
         dropped: list[str] = []

@@ -67,6 +67,11 @@ class InboxRepository(Repository):
             (int(r["update_id"]), self.open_json("payload", r["id"], r["payload"])) for r in rows
         ]
 
+    async def pending_ids(self) -> set[int]:
+        """The ids of updates stored but not handled (without reading their content)."""
+        rows = await self.fetch("SELECT update_id FROM inbox WHERE done = 0")
+        return {int(r["update_id"]) for r in rows}
+
     async def next_offset(self) -> int | None:
         row = await self.fetch_one("SELECT max(update_id) AS last FROM inbox")
         return None if row is None or row["last"] is None else int(row["last"]) + 1

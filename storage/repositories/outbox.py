@@ -5,8 +5,9 @@ first."""
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from storage.fields import DecryptionError
@@ -32,10 +33,21 @@ class OutboxRepository(Repository):
         async with self.write(tx) as w:
             await w.executemany("DELETE FROM outbox WHERE id = ?", [(r,) for r in row_ids])
 
-    async def pending(self) -> list[tuple[str, dict[str, Any] | None]]:
-        """Every row, oldest first; ``None`` for one that cannot be opened (its person was
-        erased, or it is damaged): it can only be removed."""
-        rows = await self.fetch("SELECT id, payload FROM outbox ORDER BY seq")
+    async def pending(
+        self, skip: Collection[str] = frozenset()
+    ) -> list[tuple[str, dict[str, Any] | None]]:
+        """Every row (but those in ``skip``), oldest first; ``None`` for one that cannot be
+        opened (its person was erased, or it is damaged): it can only be removed. Rows in
+        ``skip`` are not even read (a replay while updates are running skips theirs)."""
+        ids = await self.fetch("SELECT id FROM outbox ORDER BY seq")
+        wanted = [str(r["id"]) for r in ids if str(r["id"]) not in skip]
+        if not wanted:
+            return []
+        rows = await self.fetch(
+            "SELECT id, payload FROM outbox WHERE id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY seq",
+            (json.dumps(wanted),),
+        )
         kept: list[tuple[str, dict[str, Any] | None]] = []
         for row in rows:
             try:

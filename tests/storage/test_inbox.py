@@ -30,3 +30,9 @@ async def test_refused_updates_are_kept_handled_without_content(store: Store) ->
     }
     assert await store.inbox.add([(20, {"update_id": 20})]) == set()
     assert await store.inbox.next_offset() == 23
+
+
+async def test_pending_ids_without_reading_the_updates(store: Store) -> None:
+    await store.inbox.add([(30, {"update_id": 30}), (31, {"update_id": 31})])
+    await store.inbox.done(30)
+    assert await store.inbox.pending_ids() == {31}

@@ -41,3 +41,18 @@ async def test_what_a_row_holds_is_encrypted_on_disk(store: Store, db_path: Path
     for name, raw in database_files(db_path).items():
         assert b"MARKER-the-landlord-said" not in raw, name
     assert (await store.outbox.pending())[0][1] == {"text": "MARKER-the-landlord-said"}
+
+
+async def test_rows_being_carried_out_are_not_even_read(store: Store) -> None:
+    async with store.db.transaction() as tx:
+        held = await store.outbox.add({"n": 1}, tx)
+        free = await store.outbox.add({"n": 2}, tx)
+    assert [r for r, _ in await store.outbox.pending(skip={held})] == [free]
+    assert await store.outbox.pending(skip={held, free}) == []
+
+
+async def test_a_row_that_cannot_be_opened_comes_back_empty(store: Store) -> None:
+    async with store.db.transaction() as tx:
+        row_id = await store.outbox.add({"n": 1}, tx)
+        await tx.execute("UPDATE outbox SET payload = ? WHERE id = ?", (b"damaged", row_id))
+    assert await store.outbox.pending() == [(row_id, None)]
