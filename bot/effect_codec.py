@@ -52,7 +52,29 @@ class EffectCodecError(ValueError):
     """A kept row names something that is not an effect."""
 
 
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in _DATACLASSES.values()
+}
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def encode(value: Any) -> Any:
+    """Dispatched on the exact type first (a step keeps a screen of nested buttons on every
+    update, so this runs often); anything unexpected goes through the careful checks."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is not None:
+        return {"$type": kind.__name__, "fields": {n: encode(getattr(value, n)) for n in names}}
+    if kind is tuple or kind is list:
+        return [encode(v) for v in value]
+    if kind is dict:
+        return {"$map": {str(k): encode(v) for k, v in value.items()}}
+    return _encode_other(value)
+
+
+def _encode_other(value: Any) -> Any:
     if isinstance(value, PartnerList):
         return {"$partners": [p.id for p in value.partners]}
     if isinstance(value, Enum):
@@ -61,11 +83,7 @@ def encode(value: Any) -> Any:
             raise EffectCodecError(f"not an effect enum: {name}")
         return {"$enum": name, "value": value.value}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if _DATACLASSES.get(name) is not type(value):
-            raise EffectCodecError(f"not an effect: {name}")
-        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"$type": name, "fields": fields}
+        raise EffectCodecError(f"not an effect: {type(value).__name__}")
     if isinstance(value, Mapping):
         return {"$map": {str(k): encode(v) for k, v in value.items()}}
     if isinstance(value, list | tuple):
