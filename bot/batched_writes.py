@@ -77,12 +77,20 @@ class BatchedWrites:
             self._updates, self._messages, self._sent = [], {}, []
             if not updates and not messages and not sent:
                 return
-            async with self.store.db.transaction() as tx:
+            try:
+                async with self.store.db.transaction() as tx:
+                    for chat_id, ids in messages.items():
+                        await self.tracker.write(chat_id, ids, tx)
+                    for update_id in updates:
+                        await self.store.inbox.done(update_id, tx)
+                    await self.store.outbox.remove(sent, tx)
+            except BaseException:
+                # Not written: kept for the next batch (or the stop), nothing forgotten.
+                self._updates[:0] = updates
                 for chat_id, ids in messages.items():
-                    await self.tracker.write(chat_id, ids, tx)
-                for update_id in updates:
-                    await self.store.inbox.done(update_id, tx)
-                await self.store.outbox.remove(sent, tx)
+                    self._messages.setdefault(chat_id, [])[:0] = ids
+                self._sent[:0] = sent
+                raise
             if sent and self.on_removed is not None:
                 self.on_removed(sent)
 

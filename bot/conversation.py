@@ -180,6 +180,8 @@ class Conversation:
             topics: list[int] = []
             if any(p.action in LEAVING for p in after_commit):
                 to_delete = await self.store.chat_messages.take(person.id, tx)
+                if self.kept is not None:
+                    await self.kept.hold_back(tx, person.id)
             if any(p.action is ActionKind.ERASE for p in after_commit):
                 cases = await self.store.cases.for_person(person.id, tx)
                 topics = [c.topic_id for c in cases if c.topic_id is not None]

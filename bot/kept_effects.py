@@ -16,9 +16,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot.effect_codec import encode
+from bot.effect_codec import decode, encode
 from bot.update_unit import UpdateUnit
-from casework.effects import Effect
+from casework.effects import Effect, ToTopic, reaches_person
+from flows.events import Perform
+from flows.model import ActionKind
 from storage.repositories.base import Tx
 from storage.store import Store
 
@@ -70,6 +72,20 @@ class KeptEffects:
         unit.kept.append(row_id)
         self.in_flight.add(row_id)
 
+    async def hold_back(self, tx: Tx, person_id: str) -> None:
+        """The person is leaving (Quick exit, erasure), in ``tx``: rows left for them by
+        earlier updates keep only what the staff side must know, so that no replay puts
+        anything on the phone after the exit."""
+        for row_id, payload in await self.store.outbox.pending(frozenset(self.in_flight), tx):
+            if payload is None or payload.get("lane") != person_id:
+                continue
+            remaining = staff_side(payload)
+            if not remaining:
+                await self.store.outbox.remove([row_id], tx)
+                continue
+            kept = {**payload, "kind": EFFECTS, "effects": encode(remaining)}
+            await self.store.outbox.replace(row_id, kept, tx, person=person_id)
+
     def settle(self, row_ids: Iterable[str]) -> None:
         """These rows are no longer being carried out (removed, or left for a replay)."""
         self.in_flight.difference_update(row_ids)
@@ -83,3 +99,25 @@ class KeptEffects:
             if isinstance(case_id, str):
                 return await self.store.cases.person_of_case(case_id, tx)
         return None
+
+
+def staff_side(payload: dict[str, Any]) -> list[Effect]:
+    """What a kept row must still do once its person has left: only what the staff side must
+    know (a step's notices to the topic, a referral request), nothing for the phone."""
+    if payload.get("kind") == EFFECTS:
+        effects = decode(payload.get("effects", []), {})
+        return [e for e in effects if not reaches_person(e)]
+    if payload.get("kind") != STEP:
+        return []
+    kept = [e for e in decode(payload.get("case_effects", []), {}) if not reaches_person(e)]
+    for perform in decode(payload.get("after_commit", []), {}):
+        if isinstance(perform, Perform) and perform.action is ActionKind.REFER:
+            params = perform.params
+            kept.append(
+                ToTopic(
+                    params.get("case_id", ""),
+                    "staff.referral_requested",
+                    {"need": params.get("need") or "-", "province": params.get("province") or "-"},
+                )
+            )
+    return kept

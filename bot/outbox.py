@@ -71,6 +71,10 @@ class Outbox(BaseRateLimiter[int]):
         self._stopping = asyncio.Event()
         self.retries = 0
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def stop_sending(self) -> None:
         """Shutting down: calls still go out, but one that fails is not retried, and a wait
         for a retry or a pause ends at once. The work that asked for it stays kept (the

@@ -19,18 +19,18 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from bot.conversation import Outcome
 from bot.delivery import Delivery, Origin
 from bot.effect_codec import EffectCodecError, decode
 from bot.handlers.person import carry_out, exit_line, quick_exit
-from bot.kept_effects import EFFECTS, STEP
+from bot.kept_effects import EFFECTS, STEP, staff_side
 from bot.logs import EventLogger
-from bot.outbox import SendingStopped
+from bot.outbox import Outbox, SendingStopped
 from bot.rendering import ChatWriter
 from bot.services import Services
-from casework.effects import reaches_person
 from flows.events import Perform
 from flows.model import ActionKind
 
@@ -53,6 +53,9 @@ class OutboxReplay:
         if not rows:
             return 0
         unhandled = await store.inbox.pending_ids()
+        # No await from here to the claim: an update may have kept rows meanwhile (they are
+        # in flight now, and theirs).
+        rows = [(r, p) for r, p in rows if r not in self.kept.in_flight]
         give_up = self.services.settings.sending.give_up_after_seconds
         lanes: dict[str, list[Row]] = defaultdict(list)
         dropped: list[str] = []
@@ -67,37 +70,55 @@ class OutboxReplay:
                 dropped.append(row_id)
             else:
                 lanes[str(payload.get("lane") or "staff")].append((row_id, payload))
-        await store.outbox.remove(dropped)
         taken = [row_id for lane in lanes.values() for row_id, _ in lane]
-        self.kept.in_flight.update(taken)
+        claimed = [*taken, *dropped]
+        self.kept.in_flight.update(claimed)
         try:
+            await store.outbox.remove(dropped)
             await asyncio.gather(*(self._lane(lane) for lane in lanes.values()))
         finally:
-            self.kept.settle(taken)
+            self.kept.settle(claimed)
         _log.info("outbox_replayed", rows=len(taken))
         return len(taken)
 
     async def _lane(self, rows: list[Row]) -> None:
         last_exit = max((n for n, (_, p) in enumerate(rows) if _leaves(p)), default=-1)
         for n, (row_id, payload) in enumerate(rows):
+            if self._stopping():
+                return  # this row and the lane's next ones stay for the next start
             try:
                 await self._one(payload, before_exit=n < last_exit)
             except SendingStopped:
-                return  # stopping: this row and the lane's next ones stay for the next start
+                return
             except EffectCodecError as exc:
                 _log.error("outbox_row_unreadable", exc)
+            except (RetryAfter, TimedOut) as exc:
+                _log.warning("outbox_row_postponed", error=type(exc).__name__)
+                continue  # the next round tries again (until the row is too old)
+            except NetworkError as exc:
+                if not isinstance(exc, BadRequest):
+                    _log.warning("outbox_row_postponed", error=type(exc).__name__)
+                    continue
+                _log.error("outbox_row_failed", exc)  # Telegram refuses it: never again
             except Exception as exc:
-                # Left for the next round, until it is too old: one bad row stops nothing.
+                # Retrying would fail the same way (and send its first messages again).
                 _log.error("outbox_row_failed", exc)
-                continue
+            if self._stopping():
+                return  # cut short by the stop: kept (what it did send may come twice)
             await self.services.store.outbox.remove([row_id])
+
+    def _stopping(self) -> bool:
+        limiter = self.bot.rate_limiter
+        return isinstance(limiter, Outbox) and limiter.stopping
 
     async def _one(self, payload: dict[str, Any], *, before_exit: bool) -> None:
         services = self.services
+        if before_exit:  # the person left after: nothing more goes on their phone
+            origin = Origin.from_kept(payload.get("origin"))
+            await Delivery(self.bot, services).deliver(staff_side(payload), origin, replaying=True)
+            return
         if payload.get("kind") == EFFECTS:
             effects = list(decode(payload.get("effects", []), self.partners))
-            if before_exit:  # the person left after: nothing more goes on their phone
-                effects = [e for e in effects if not reaches_person(e)]
             origin = Origin.from_kept(payload.get("origin"))
             await Delivery(self.bot, services).deliver(effects, origin, replaying=True)
             return
@@ -121,10 +142,6 @@ class OutboxReplay:
             _ints(payload.get("to_delete")),
             _ints(payload.get("topics")),
         )
-        if before_exit:  # only what the staff side must know; the phone is about to be cleared
-            staff_side = tuple(e for e in outcome.case_effects if not reaches_person(e))
-            await Delivery(self.bot, services).deliver(list(staff_side), replaying=True)
-            return
         await carry_out(
             self.bot,
             services,

@@ -85,6 +85,7 @@ class InboxPoller:
                 if alone and carried_out and remove_later is not None:
                     remove_later(unit.kept)  # settled once the batch is written
                     return
+                written = False
                 try:
                     async with store.db.transaction() as tx:
                         if unit.interrupted:
@@ -100,8 +101,11 @@ class InboxPoller:
                             await store.outbox.remove(unit.kept, tx)
                         if not unit.handled:
                             await store.inbox.done(update_id, tx)
+                    written = True
                 finally:
-                    if settle is not None:
+                    if not written and carried_out and remove_later is not None:
+                        remove_later(unit.kept)  # sent: removed with a later batch instead
+                    elif settle is not None:
                         settle(unit.kept)
 
             UpdateUnit.begin(close, update_id)

@@ -156,10 +156,16 @@ async def replay_outbox(application: ClgbtApplication) -> None:
     New updates wait for it at most ``STARTUP_REPLAY_SECONDS`` (one chat held by a long 429
     must not hold everyone); what is left goes on in the background."""
     task = asyncio.ensure_future(OutboxReplay(application.bot, application.services).run())
+    task.add_done_callback(_log_replay_failure)
     application.replaying = task
     done, _ = await asyncio.wait({task}, timeout=STARTUP_REPLAY_SECONDS)
     if not done:
         _log.warning("outbox_replay_continues")
+
+
+def _log_replay_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("outbox_replay_failed", task.exception())
 
 
 async def start_webhook(application: ClgbtApplication, settings: Settings) -> WebhookServer:
@@ -174,6 +180,7 @@ async def start_webhook(application: ClgbtApplication, settings: Settings) -> We
     await replay_outbox(application)
     await InboxPoller(application, application.services.store).replay()
     server = WebhookServer(application, webhook.secret_token.reveal(), webhook.url_path)
+    application.webhook = server  # stopped by stop_application, even if start-up is cut short
     await server.start(webhook.listen, webhook.port)
     await application.bot.set_webhook(
         f"{webhook.public_url.rstrip('/')}/{webhook.url_path.strip('/')}",
@@ -187,6 +194,9 @@ async def stop_application(application: ClgbtApplication) -> None:
     """Stop fetching first, then let what is queued or in hand finish. A send that fails
     now is not retried (an outage would hold the stop for minutes): what asked for it stays
     in the outbox or, unhandled, in the inbox, and is done on the next start."""
+    if application.webhook is not None:
+        await application.webhook.stop()
+        application.webhook = None
     if application.poller is not None:
         await application.poller.stop()
         application.poller = None
@@ -246,7 +256,6 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
     _log.info("bot_starting", mode=settings.telegram.mode.value)
     stop = asyncio.Event()
     catch_stop_signals(application, stop)
-    webhook: WebhookServer | None = None
     try:
         if settings.telegram.mode is RunMode.WEBHOOK:
             starting: asyncio.Future[WebhookServer | None] = asyncio.ensure_future(
@@ -263,15 +272,13 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
             with contextlib.suppress(asyncio.CancelledError):
                 await starting
             return
-        webhook = starting.result()
+        starting.result()  # a rejected token, say, ends the service here
         poller = application.poller
         await first_of(stop, *([poller.stopped] if poller is not None else []))
         if poller is not None and poller.token_rejected:
             # Revoked while running: stop, so that the service manager sees a failure.
             raise InvalidToken("Telegram rejected the bot token")
     finally:
-        if webhook is not None:
-            await webhook.stop()
         await stop_application(application)
         await services.store.close()
         _log.info("bot_stopped")

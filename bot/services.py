@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -24,6 +24,9 @@ from casework.staff_desk import StaffDesk
 from knowledge.crisis import CrisisDetector
 from storage.sealing import CoordinatorPublicKey
 from storage.store import Store
+
+if TYPE_CHECKING:  # the server module imports this one
+    from bot.webhook import WebhookServer
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class ClgbtApplication(
         self.services = services
         self.poller: InboxPoller | None = None
         self.replaying: asyncio.Task[int] | None = None  # the start-up outbox replay
+        self.webhook: WebhookServer | None = None  # in webhook mode
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

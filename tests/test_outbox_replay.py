@@ -10,14 +10,16 @@ import time
 from typing import Any
 
 import pytest
+from telegram.error import NetworkError, TimedOut
 
 from bot.conversation import Outcome, kept_step
 from bot.effect_codec import encode
-from bot.kept_effects import EFFECTS, STEP
+from bot.kept_effects import EFFECTS, STEP, staff_side
+from bot.outbox import Outbox
 from bot.outbox_replay import OutboxReplay
 from bot.rendering import ChatWriter
-from casework.effects import ToPerson
-from flows.events import Perform
+from casework.effects import ToPerson, ToTopic
+from flows.events import Perform, Say
 from flows.model import ActionKind
 from storage.erasure import erase_person
 from storage.repositories.people import Person as StoredPerson
@@ -161,3 +163,77 @@ async def test_quick_exit_goes_on_when_answering_the_press_fails(
     await running_bot.client.wait_for(
         person.id, lambda ms: len(ms) == 1 and "Have a good day" in str(ms[0].get("text"))
     )
+
+
+async def test_a_quick_exit_holds_back_what_earlier_rows_had_for_the_phone(
+    running_bot: RunningBot,
+) -> None:
+    person, stored = await at_the_menu(running_bot)
+    store = running_bot.application.services.store
+    await keep(running_bot, told(stored), person=stored.id)  # left by a handler that failed
+    await person.press("✕ Quick exit")
+    await running_bot.client.wait_for(
+        person.id, lambda ms: len(ms) == 1 and "Have a good day" in str(ms[0].get("text"))
+    )
+    await running_bot.application.services.batched.flush()
+    assert await store.outbox.count() == 0, "nothing was left for the phone"
+    await replay(running_bot)
+    history = await running_bot.client.history(person.id)
+    assert not any(ENDED in str(m.get("text")) for m in history)
+
+
+@pytest.mark.parametrize(
+    ("error", "kept"),
+    [(TimedOut(), True), (NetworkError("Bad Gateway"), True), (RuntimeError("bug"), False)],
+)
+async def test_only_a_passing_failure_is_tried_again(
+    running_bot: RunningBot, monkeypatch: pytest.MonkeyPatch, error: Exception, kept: bool
+) -> None:
+    _person, stored = await at_the_menu(running_bot)
+    screen = Outcome(stored, (Say("help.text"),), None, False, "en")
+    step = kept_step(screen, redisplay=False, pressed=None, typed=None)
+    row_id = await keep(
+        running_bot,
+        {"kind": STEP, "lane": stored.id, "update_id": 10**9 + 2, "at": time.time(), **step},
+        person=stored.id,
+    )
+
+    async def failing(self: ChatWriter, *args: Any, **kwargs: Any) -> int | None:
+        raise error
+
+    monkeypatch.setattr(ChatWriter, "write", failing)
+    await replay(running_bot)
+    left = [r for r, _ in await running_bot.application.services.store.outbox.pending()]
+    assert left == ([row_id] if kept else [])
+
+
+async def test_a_row_cut_short_by_a_stop_stays_for_the_next_start(
+    running_bot: RunningBot,
+) -> None:
+    _person, stored = await at_the_menu(running_bot)
+    row_id = await keep(running_bot, told(stored), person=stored.id)
+    await running_bot.emulator.client.inject_fault("sendMessage", 502, count=100)
+    limiter = running_bot.application.bot.rate_limiter
+    assert isinstance(limiter, Outbox)
+    limiter.stop_sending()
+    await replay(running_bot)
+    assert [r for r, _ in await running_bot.application.services.store.outbox.pending()] == [
+        row_id
+    ]
+
+
+def test_what_the_staff_side_still_needs_once_the_person_left() -> None:
+    case_effects = [ToTopic("c1", "staff.person_back"), ToPerson("p1", "handoff.ended")]
+    refer = Perform(ActionKind.REFER, {"case_id": "c1", "need": "lawyer", "province": ""})
+    payload = {
+        "kind": STEP,
+        "effects": encode([Say("help.text")]),
+        "case_effects": encode(case_effects),
+        "after_commit": encode([refer]),
+    }
+    assert staff_side(payload) == [
+        ToTopic("c1", "staff.person_back"),
+        ToTopic("c1", "staff.referral_requested", {"need": "lawyer", "province": "-"}),
+    ]
+    effects = {"kind": EFFECTS, "effects": encode(case_effects)}
+    assert staff_side(effects) == [ToTopic("c1", "staff.person_back")]

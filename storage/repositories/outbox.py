@@ -27,6 +27,14 @@ class OutboxRepository(Repository):
         )
         return row_id
 
+    async def replace(
+        self, row_id: str, payload: dict[str, Any], tx: Tx, *, person: str | None = None
+    ) -> None:
+        await tx.execute(
+            "UPDATE outbox SET payload = ? WHERE id = ?",
+            (self.seal_json("payload", row_id, payload, person=person), row_id),
+        )
+
     async def remove(self, row_ids: Sequence[str], tx: Tx | None = None) -> None:
         if not row_ids:
             return
@@ -34,12 +42,12 @@ class OutboxRepository(Repository):
             await w.executemany("DELETE FROM outbox WHERE id = ?", [(r,) for r in row_ids])
 
     async def pending(
-        self, skip: Collection[str] = frozenset()
+        self, skip: Collection[str] = frozenset(), tx: Tx | None = None
     ) -> list[tuple[str, dict[str, Any] | None]]:
         """Every row (but those in ``skip``), oldest first; ``None`` for one that cannot be
         opened (its person was erased, or it is damaged): it can only be removed. Rows in
         ``skip`` are not even read (a replay while updates are running skips theirs)."""
-        ids = await self.fetch("SELECT id FROM outbox ORDER BY seq")
+        ids = await self.fetch("SELECT id FROM outbox ORDER BY seq", (), tx)
         wanted = [str(r["id"]) for r in ids if str(r["id"]) not in skip]
         if not wanted:
             return []
@@ -47,6 +55,7 @@ class OutboxRepository(Repository):
             "SELECT id, payload FROM outbox WHERE id IN (SELECT value FROM json_each(?)) "
             "ORDER BY seq",
             (json.dumps(wanted),),
+            tx,
         )
         kept: list[tuple[str, dict[str, Any] | None]] = []
         for row in rows:
