@@ -14,6 +14,18 @@ from tests.conftest import TEST_TOKEN
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def base_config(base_url: str) -> str:
+    """A bot process's configuration against the emulator at ``base_url``: the database and
+    a clear key beside it in the working directory, and limits out of the way."""
+    return (
+        f'[telegram]\nbase_url = "{base_url}"\n'
+        '[paths]\ndatabase = "clgbt.sqlite3"\nkey_file = "master.key"\n'
+        "[storage]\nallow_clear_key_beside_database = true\n"
+        "[sending]\noverall_per_second = 1000\ngroup_per_minute = 6000\n"
+        "private_per_second = 1000\nprivate_burst = 1000\n"
+    )
+
+
 class BotProcess:
     def __init__(self, config: Path, log: Path) -> None:
         self.config = config

@@ -24,12 +24,20 @@ class Person:
     ) -> Person:
         return cls(client, await client.add_user(first_name, last_name, username))
 
-    async def start_in_english(self) -> None:
-        """/start, choose English, read the privacy notice, arrive at the main menu."""
+    async def start_in_english(self, within: float = 10.0) -> None:
+        """/start, choose English, read the privacy notice, arrive at the main menu
+        (``within``: how long the first answer may take, e.g. while a bot process starts)."""
         await self.say("/start")
-        await self.expect("Please choose a language")
+        await self.expect("Please choose a language", within=within)
         await self.choose("English", "Before we start")
         await self.choose("Continue", "What would you like to do?")
+
+    async def to_the_story_question(self) -> None:
+        """From the main menu, through the intake's first answers to "In your own words"."""
+        await self.choose("Tell us what happened", "Do you agree")
+        await self.choose("Yes, keep a record", "What was it about?")
+        await self.choose("Work", "Why do you think it happened?")
+        await self.choose("Skip", "In your own words")
 
     async def say(self, text: str) -> dict[str, Any]:
         return await self.client.send_text(self.id, text)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from storage.keyring import create_key_file
-from tests.bot_process import BotProcess
+from tests.bot_process import BotProcess, base_config
 from tests.conftest import Emulator
 from tests.people import Person
 from tests.test_soak import ask_for_counsellor
@@ -30,12 +30,8 @@ async def setting(tmp_path: Path, emulator: Emulator) -> dict[str, Any]:
     create_key_file(tmp_path / "master.key")
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[telegram]\nbase_url = "{emulator.server.base_url}"\n'
-        '[paths]\ndatabase = "clgbt.sqlite3"\nkey_file = "master.key"\n'
-        "[storage]\nallow_clear_key_beside_database = true\n"
-        "[sending]\noverall_per_second = 1000\ngroup_per_minute = 6000\n"
-        "private_per_second = 1000\nprivate_burst = 1000\n"
-        '[office_hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+        base_config(emulator.server.base_url)
+        + '[office_hours]\ndays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
         'opens = "00:00"\ncloses = "23:59"\n'
         f"[referrals]\npartner_chats = {{ rock = {partner_chat['id']} }}\n"
         f"[staff]\ngroup_id = {group['id']}\n"
@@ -66,6 +62,15 @@ async def kept_rows(tmp_path: Path) -> int:
         return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
 
+async def in_a_topic(emulator: Emulator, setting: dict[str, Any]) -> tuple[Person, int]:
+    """A new person who asked for a counsellor, and their case's topic."""
+    person = await Person.join(emulator.client)
+    code = await ask_for_counsellor(person)
+    topics = await emulator.client.topics(setting["group"])
+    by_code = {str(t["name"]).split(" ")[0]: int(t["message_thread_id"]) for t in topics}
+    return person, by_code[code]
+
+
 async def kill_while_sending(
     emulator: Emulator, bot: BotProcess, method: str, chat_id: int, act: Any
 ) -> None:
@@ -91,10 +96,7 @@ async def test_a_screen_decided_before_a_kill_is_shown_after_the_restart(
     emulator: Emulator, bot: BotProcess, tmp_path: Path
 ) -> None:
     person = await Person.join(emulator.client)
-    await person.say("/start")
-    await person.expect("Please choose a language", within=30)
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
+    await person.start_in_english(within=30)
 
     async def press() -> None:
         await person.press("Know your rights")
@@ -108,14 +110,8 @@ async def test_a_typed_answer_is_answered_after_a_kill_and_kept(
     emulator: Emulator, bot: BotProcess, tmp_path: Path
 ) -> None:
     person = await Person.join(emulator.client)
-    await person.say("/start")
-    await person.expect("Please choose a language", within=30)
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
-    await person.choose("Tell us what happened", "Do you agree")
-    await person.choose("Yes, keep a record", "What was it about?")
-    await person.choose("Work", "Why do you think it happened?")
-    await person.choose("Skip", "In your own words")
+    await person.start_in_english(within=30)
+    await person.to_the_story_question()
 
     async def answer() -> None:
         await person.say("It happened at the factory.")
@@ -133,10 +129,7 @@ async def test_a_claim_decided_before_a_kill_reaches_the_person_once(
     emulator: Emulator, bot: BotProcess, setting: dict[str, Any]
 ) -> None:
     client = emulator.client
-    person = await Person.join(client)
-    code = await ask_for_counsellor(person)
-    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
-    thread = int(topics[code]["message_thread_id"])
+    person, thread = await in_a_topic(emulator, setting)
 
     async def claim() -> None:
         await client.send_text(
@@ -172,10 +165,7 @@ async def test_a_quick_exit_cut_short_by_a_kill_clears_the_chat_after_it(
     emulator: Emulator, bot: BotProcess, setting: dict[str, Any]
 ) -> None:
     client = emulator.client
-    person = await Person.join(client)
-    code = await ask_for_counsellor(person)
-    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
-    thread = int(topics[code]["message_thread_id"])
+    person, thread = await in_a_topic(emulator, setting)
     await person.say("My brother found my messages")
     await client.wait_for_text(setting["group"], "My brother", thread_id=thread)
 
@@ -193,10 +183,7 @@ async def test_an_erasure_cut_short_by_a_kill_is_finished_after_it(
     emulator: Emulator, bot: BotProcess, setting: dict[str, Any], tmp_path: Path
 ) -> None:
     client = emulator.client
-    person = await Person.join(client)
-    code = await ask_for_counsellor(person)
-    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
-    thread = int(topics[code]["message_thread_id"])
+    person, thread = await in_a_topic(emulator, setting)
     await person.say("Please note what happened to me")
     await client.wait_for_text(setting["group"], "Please note what happened", thread_id=thread)
     await person.say("/delete")
@@ -221,10 +208,7 @@ async def test_sigterm_while_sends_fail_stops_cleanly_and_loses_nothing(
     each once."""
     client = emulator.client
     state = emulator.state
-    person = await Person.join(client)
-    code = await ask_for_counsellor(person)
-    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
-    thread = int(topics[code]["message_thread_id"])
+    person, thread = await in_a_topic(emulator, setting)
     counsellor = int(setting["counsellor"]["id"])
     await client.send_text(counsellor, "/claim", chat_id=setting["group"], thread_id=thread)
     await person.expect("Counsellor C0 is here", within=30)
@@ -266,10 +250,7 @@ async def test_a_consent_to_a_referral_recorded_before_a_kill_reaches_the_partne
     """The person said yes and the bot died before the partner had it: the next start sends
     it (before, the referral stayed "consented" forever, and a second yes was refused)."""
     client = emulator.client
-    person = await Person.join(client)
-    code = await ask_for_counsellor(person)
-    topics = {str(t["name"]).split(" ")[0]: t for t in await client.topics(setting["group"])}
-    thread = int(topics[code]["message_thread_id"])
+    person, thread = await in_a_topic(emulator, setting)
     counsellor = int(setting["counsellor"]["id"])
     await client.send_text(counsellor, "/claim", chat_id=setting["group"], thread_id=thread)
     await person.expect("Counsellor C0 is here", within=30)

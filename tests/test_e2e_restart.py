@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage.keyring import create_key_file
-from tests.bot_process import ROOT, BotProcess
+from tests.bot_process import ROOT, BotProcess, base_config
 from tests.conftest import TEST_TOKEN, Emulator
 from tests.people import Person
 from tests.waiting import eventually
@@ -21,14 +21,7 @@ from tests.waiting import eventually
 def bot_config(tmp_path: Path, emulator: Emulator) -> Path:
     create_key_file(tmp_path / "master.key")
     config = tmp_path / "config.toml"
-    config.write_text(
-        f'[telegram]\nbase_url = "{emulator.server.base_url}"\n'
-        '[paths]\ndatabase = "clgbt.sqlite3"\nkey_file = "master.key"\n'
-        "[storage]\nallow_clear_key_beside_database = true\n"
-        "[sending]\noverall_per_second = 1000\ngroup_per_minute = 6000\n"
-        "private_per_second = 1000\nprivate_burst = 1000\n",
-        encoding="utf-8",
-    )
+    config.write_text(base_config(emulator.server.base_url), encoding="utf-8")
     return config
 
 
@@ -46,14 +39,8 @@ async def test_a_killed_bot_resumes_the_intake(
 ) -> None:
     bot_process.start()
     person = await Person.join(emulator.client)
-    await person.say("/start")
-    await person.expect("Please choose a language", within=30)
-    await person.choose("English", "Before we start")
-    await person.choose("Continue", "What would you like to do?")
-    await person.choose("Tell us what happened", "Do you agree")
-    await person.choose("Yes, keep a record", "What was it about?")
-    await person.choose("Work", "Why do you think it happened?")
-    await person.choose("Skip", "In your own words")
+    await person.start_in_english(within=30)
+    await person.to_the_story_question()
 
     bot_process.kill()
     await person.say("It happened at the factory.")  # arrives while the bot is down

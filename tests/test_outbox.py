@@ -44,14 +44,18 @@ def outbox(give_up: float = 60) -> tuple[Outbox, list[float]]:
         slept.append(seconds)
         clock.now += seconds
 
-    settings = SendingSettings(
+    return Outbox(unlimited(give_up), sleep=sleep, clock=clock), slept
+
+
+def unlimited(give_up: float) -> SendingSettings:
+    """Limits out of the way: these tests are about retries."""
+    return SendingSettings(
         overall_per_second=1000,
         group_per_minute=1000,
         private_per_second=1000,
         private_burst=100,
         give_up_after_seconds=give_up,
     )
-    return Outbox(settings, sleep=sleep, clock=clock), slept
 
 
 async def send(
@@ -142,14 +146,7 @@ async def test_once_stopping_a_failed_call_is_kept_not_retried() -> None:
 
 
 async def test_a_stop_ends_a_wait_for_a_retry() -> None:
-    settings = SendingSettings(
-        overall_per_second=1000,
-        group_per_minute=1000,
-        private_per_second=1000,
-        private_burst=100,
-        give_up_after_seconds=3600,
-    )
-    box = Outbox(settings)  # real sleeps: a 429 asking for ten minutes
+    box = Outbox(unlimited(3600))  # real sleeps: a 429 asking for ten minutes
     called = asyncio.Event()
     script = Script(RetryAfter(600), RetryAfter(600))
 
