@@ -178,11 +178,12 @@ class Conversation:
                 )
             to_delete: list[int] = []
             topics: list[int] = []
+            erasing = any(p.action is ActionKind.ERASE for p in after_commit)
             if any(p.action in LEAVING for p in after_commit):
                 to_delete = await self.store.chat_messages.take(person.id, tx)
                 if self.kept is not None:
                     await self.kept.hold_back(tx, person.id)
-            if any(p.action is ActionKind.ERASE for p in after_commit):
+            if erasing:
                 cases = await self.store.cases.for_person(person.id, tx)
                 topics = [c.topic_id for c in cases if c.topic_id is not None]
             outcome = Outcome(
@@ -208,8 +209,7 @@ class Conversation:
                         typed=typed_message_id,
                     ),
                     person.id,
-                    sealed_for_person=not topics
-                    and not any(p.action is ActionKind.ERASE for p in after_commit),
+                    sealed_for_person=not erasing,
                 )
         if update_id is not None:  # committed: the update needs no closing "handled" mark
             UpdateUnit.mark_handled()

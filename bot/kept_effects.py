@@ -29,6 +29,14 @@ STEP = "step"  # a conversation step's outcome, carried out as the person's hand
 STAFF_LANE = "staff"
 
 
+def _open_unit() -> UpdateUnit | None:
+    """The running update's unit, while its decisions may still keep rows."""
+    unit = UpdateUnit.current()
+    if unit is None or unit.update_id is None or unit.closed:
+        return None
+    return unit
+
+
 class KeptEffects:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -36,23 +44,14 @@ class KeptEffects:
         self.in_flight: set[str] = set()
 
     async def keep(self, tx: Tx, effects: Sequence[Effect]) -> None:
-        unit = UpdateUnit.current()
-        if unit is None or unit.update_id is None or unit.closed:
+        unit = _open_unit()
+        if unit is None:
             return  # outside an update (a timer): its own retry keeps it
         if effects:
             person = await self._person_reached(tx, effects)
-            payload = {
-                "kind": EFFECTS,
-                "effects": encode(list(effects)),
-                "origin": unit.origin,
-                "lane": person or STAFF_LANE,
-                "update_id": unit.update_id,
-                "at": time.time(),
-            }
-            row_id = await self.store.outbox.add(payload, tx, person=person)
-            unit.kept.append(row_id)
-            self.in_flight.add(row_id)
-        if unit.decides and not unit.handled:
+            body = {"effects": encode(list(effects)), "origin": unit.origin}
+            await self._add(tx, unit, EFFECTS, person or STAFF_LANE, body, person)
+        if unit.decides and not unit.handled and unit.update_id is not None:
             await self.store.inbox.done(unit.update_id, tx)
             unit.handled = True
 
@@ -62,13 +61,23 @@ class KeptEffects:
         """A conversation step's outcome (already encoded), in the step's transaction. An
         erasure's row is sealed under the master key: it must still open after the person's
         key is destroyed, to finish clearing their chat."""
-        unit = UpdateUnit.current()
-        if unit is None or unit.update_id is None or unit.closed:
-            return
-        full = {"kind": STEP, "lane": person, "update_id": unit.update_id, "at": time.time()}
-        row_id = await self.store.outbox.add(
-            {**full, **payload}, tx, person=person if sealed_for_person else None
-        )
+        unit = _open_unit()
+        if unit is not None:
+            sealed_for = person if sealed_for_person else None
+            await self._add(tx, unit, STEP, person, payload, sealed_for)
+
+    async def _add(  # noqa: PLR0917 - one private helper for the two kinds of row
+        self,
+        tx: Tx,
+        unit: UpdateUnit,
+        kind: str,
+        lane: str,
+        body: dict[str, Any],
+        sealed_for: str | None,
+    ) -> None:
+        """One row, in ``tx``: held by the update (in flight) until it is carried out."""
+        head = {"kind": kind, "lane": lane, "update_id": unit.update_id, "at": time.time()}
+        row_id = await self.store.outbox.add({**head, **body}, tx, person=sealed_for)
         unit.kept.append(row_id)
         self.in_flight.add(row_id)
 
@@ -112,12 +121,15 @@ def staff_side(payload: dict[str, Any]) -> list[Effect]:
     kept = [e for e in decode(payload.get("case_effects", []), {}) if not reaches_person(e)]
     for perform in decode(payload.get("after_commit", []), {}):
         if isinstance(perform, Perform) and perform.action is ActionKind.REFER:
-            params = perform.params
-            kept.append(
-                ToTopic(
-                    params.get("case_id", ""),
-                    "staff.referral_requested",
-                    {"need": params.get("need") or "-", "province": params.get("province") or "-"},
-                )
-            )
+            kept.append(referral_request(perform))
     return kept
+
+
+def referral_request(perform: Perform) -> ToTopic:
+    """The topic's notice that the person asked, through the menus, to be referred."""
+    params = perform.params
+    return ToTopic(
+        params.get("case_id", ""),
+        "staff.referral_requested",
+        {"need": params.get("need") or "-", "province": params.get("province") or "-"},
+    )

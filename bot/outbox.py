@@ -24,7 +24,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, RetryAfter
-from telegram.ext import BaseRateLimiter
+from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot.config import SendingSettings
 from bot.logs import EventLogger
@@ -39,6 +39,16 @@ class SendingStopped(NetworkError):
 
     def __init__(self) -> None:
         super().__init__("stopping: kept for the next start")
+
+
+def stop_sending(bot: ExtBot[None]) -> None:
+    """See :meth:`Outbox.stop_sending` (nothing to do for a bot without the outbox)."""
+    if isinstance(bot.rate_limiter, Outbox):
+        bot.rate_limiter.stop_sending()
+
+
+def is_stopping(bot: ExtBot[None]) -> bool:
+    return isinstance(bot.rate_limiter, Outbox) and bot.rate_limiter.stopping
 
 
 _UNLIMITED = frozenset(

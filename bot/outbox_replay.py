@@ -19,24 +19,22 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import ExtBot
 
-from bot.conversation import Outcome
+from bot.conversation import LEAVING, Outcome
 from bot.delivery import Delivery, Origin
 from bot.effect_codec import EffectCodecError, decode
 from bot.handlers.person import carry_out, exit_line, quick_exit
 from bot.kept_effects import EFFECTS, STEP, staff_side
 from bot.logs import EventLogger
-from bot.outbox import Outbox, SendingStopped
+from bot.outbox import SendingStopped, is_stopping
 from bot.rendering import ChatWriter
 from bot.services import Services
 from flows.events import Perform
-from flows.model import ActionKind
 
 _log = EventLogger("outbox")
 Row = tuple[str, dict[str, Any]]
-LEAVING = (ActionKind.QUICK_EXIT.value, ActionKind.ERASE.value)
 
 
 class OutboxReplay:
@@ -84,7 +82,7 @@ class OutboxReplay:
     async def _lane(self, rows: list[Row]) -> None:
         last_exit = max((n for n, (_, p) in enumerate(rows) if _leaves(p)), default=-1)
         for n, (row_id, payload) in enumerate(rows):
-            if self._stopping():
+            if is_stopping(self.bot):
                 return  # this row and the lane's next ones stay for the next start
             try:
                 await self._one(payload, before_exit=n < last_exit)
@@ -92,24 +90,17 @@ class OutboxReplay:
                 return
             except EffectCodecError as exc:
                 _log.error("outbox_row_unreadable", exc)
-            except (RetryAfter, TimedOut) as exc:
-                _log.warning("outbox_row_postponed", error=type(exc).__name__)
-                continue  # the next round tries again (until the row is too old)
-            except NetworkError as exc:
+            except (RetryAfter, NetworkError) as exc:  # timeouts, 5xx, 429 ...
                 if not isinstance(exc, BadRequest):
                     _log.warning("outbox_row_postponed", error=type(exc).__name__)
-                    continue
+                    continue  # the next round tries again (until the row is too old)
                 _log.error("outbox_row_failed", exc)  # Telegram refuses it: never again
             except Exception as exc:
                 # Retrying would fail the same way (and send its first messages again).
                 _log.error("outbox_row_failed", exc)
-            if self._stopping():
+            if is_stopping(self.bot):
                 return  # cut short by the stop: kept (what it did send may come twice)
             await self.services.store.outbox.remove([row_id])
-
-    def _stopping(self) -> bool:
-        limiter = self.bot.rate_limiter
-        return isinstance(limiter, Outbox) and limiter.stopping
 
     async def _one(self, payload: dict[str, Any], *, before_exit: bool) -> None:
         services = self.services
@@ -178,7 +169,7 @@ def _leaves(payload: dict[str, Any]) -> bool:
             decoded = decode(perform, {})
         except (EffectCodecError, TypeError, ValueError):
             continue
-        if isinstance(decoded, Perform) and decoded.action.value in LEAVING:
+        if isinstance(decoded, Perform) and decoded.action in LEAVING:
             return True
     return False
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import Update
@@ -29,7 +29,7 @@ from bot.handoff import Handoff
 from bot.kept_effects import KeptEffects
 from bot.logs import EventLogger
 from bot.message_tracker import MessageTracker
-from bot.outbox import Outbox
+from bot.outbox import stop_sending
 from bot.outbox_replay import OutboxReplay
 from bot.polling import InboxPoller
 from bot.referrals import DONE_REASONS, Referrals
@@ -200,8 +200,7 @@ async def stop_application(application: ClgbtApplication) -> None:
     if application.poller is not None:
         await application.poller.stop()
         application.poller = None
-    if isinstance(application.bot.rate_limiter, Outbox):
-        application.bot.rate_limiter.stop_sending()  # failing sends are kept, not retried
+    stop_sending(application.bot)  # failing sends are kept, not retried
     if application.replaying is not None:
         with contextlib.suppress(Exception):
             await application.replaying
@@ -216,21 +215,17 @@ async def stop_application(application: ClgbtApplication) -> None:
 async def wait_for_stop_signal(stop: asyncio.Event | None = None) -> None:
     """Until SIGINT or SIGTERM (or ``stop`` is set)."""
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    catch_stop_signals(stop)
     await stop.wait()
 
 
-def catch_stop_signals(application: ClgbtApplication, stop: asyncio.Event) -> None:
-    """SIGINT or SIGTERM set ``stop`` and, at once, end every wait for a retry: a stop during
-    an outage (or during start-up) does not wait for the API to come back."""
+def catch_stop_signals(stop: asyncio.Event, then: Callable[[], None] | None = None) -> None:
+    """SIGINT or SIGTERM set ``stop``, then call ``then`` at once."""
 
     def on_signal() -> None:
         stop.set()
-        if isinstance(application.bot.rate_limiter, Outbox):
-            application.bot.rate_limiter.stop_sending()
+        if then is not None:
+            then()
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -255,14 +250,14 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
     application = build_application(services, token=token)
     _log.info("bot_starting", mode=settings.telegram.mode.value)
     stop = asyncio.Event()
-    catch_stop_signals(application, stop)
+    # A stop during an outage (or during start-up) ends every wait for a retry at once.
+    catch_stop_signals(stop, lambda: stop_sending(application.bot))
     try:
-        if settings.telegram.mode is RunMode.WEBHOOK:
-            starting: asyncio.Future[WebhookServer | None] = asyncio.ensure_future(
-                start_webhook(application, settings)
-            )
-        else:
-            starting = asyncio.ensure_future(_start_polling_then_none(application))
+        starting: asyncio.Future[Any] = asyncio.ensure_future(
+            start_webhook(application, settings)
+            if settings.telegram.mode is RunMode.WEBHOOK
+            else start_polling(application)
+        )
         stopping = asyncio.ensure_future(stop.wait())
         racing: set[asyncio.Future[Any]] = {starting, stopping}
         await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
@@ -282,7 +277,3 @@ async def serve_telegram(settings: Settings, token: str, environ: Mapping[str, s
         await stop_application(application)
         await services.store.close()
         _log.info("bot_stopped")
-
-
-async def _start_polling_then_none(application: ClgbtApplication) -> None:
-    await start_polling(application)

@@ -17,8 +17,9 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.chat_actions import delete_all
-from bot.conversation import Outcome
+from bot.conversation import LEAVING, Outcome
 from bot.delivery import CRISIS_TALK, Delivery
+from bot.kept_effects import referral_request
 from bot.logs import EventLogger
 from bot.rendering import ChatWriter
 from bot.services import BotContext, Services
@@ -305,10 +306,7 @@ async def carry_out(
     """Send what a step decided: in the update that made it, or from the outbox after a
     restart (then without the button press to answer)."""
     chat_id = outcome.person.chat_id
-    final = next(
-        (p for p in outcome.after_commit if p.action in (ActionKind.QUICK_EXIT, ActionKind.ERASE)),
-        None,
-    )
+    final = next((p for p in outcome.after_commit if p.action in LEAVING), None)
     if query is not None:
         text = None
         if final is not None and final.action is ActionKind.ERASE:
@@ -353,15 +351,7 @@ async def carry_out(
         if perform.action in (ActionKind.HANDOFF, ActionKind.REFER):
             await services.handoff.open(bot, perform.params["case_id"], chat_id, outcome.language)
         if perform.action is ActionKind.REFER:
-            case = await services.store.cases.get(perform.params["case_id"])
-            if case is not None:
-                await services.handoff.tell_topic(
-                    bot,
-                    case,
-                    "staff.referral_requested",
-                    need=perform.params.get("need") or "-",
-                    province=perform.params.get("province") or "-",
-                )
+            await Delivery(bot, services).deliver([referral_request(perform)])
 
 
 async def allowed_while_blocked(services: Services, person: Person, event: Input) -> bool:
