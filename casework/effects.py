@@ -176,13 +176,12 @@ Effect = (
 
 def person_of(effect: Effect, case_person: Mapping[str, str]) -> str | None:
     """The person an effect reaches, if any (``case_person`` maps case ids to person ids)."""
+    if not reaches_person(effect):
+        return None
     if isinstance(effect, ToPerson | ShowFlow):
         return effect.person_id
-    if isinstance(effect, CopyToPerson | ProposeReferral | AskReferralConsent):
-        return case_person.get(effect.case_id)
-    if isinstance(effect, MirrorEdit) and not effect.from_person:
-        return case_person.get(effect.case_id)
-    return None
+    case_id = getattr(effect, "case_id", None)  # every other effect that reaches names a case
+    return case_person.get(case_id) if isinstance(case_id, str) else None
 
 
 def reaches_person(effect: Effect) -> bool:
